@@ -1,0 +1,364 @@
+"""`pressekit.toml` -> a frozen `Config`; unknown keys and wrong types are errors with a line."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import SourceError
+
+CONFIG_NAME = "pressekit.toml"
+
+
+@dataclass(frozen=True)
+class Site:
+    title: str
+    organisation: str
+    base_url: str
+    language: str = "de"
+    timezone: str = "Europe/Berlin"
+    description: str = ""
+    dateline: str = ""
+    per_page: int = 20
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        return re.sub(r"^[a-z]+://", "", self.base_url).split("/")[0].split(":")[0]
+
+
+@dataclass(frozen=True)
+class Texts:
+    photo_notice: str = ""
+    reuse: str = ""
+    membership: str = ""
+
+
+@dataclass(frozen=True)
+class Boilerplate:
+    heading: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Contact:
+    key: str
+    label: str = ""
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Rights:
+    key: str
+    label: str
+    copyright: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    name: str
+    width: int
+    credit: str  # "burn" or "metadata"
+    quality: int
+
+
+@dataclass(frozen=True)
+class Feeds:
+    items: int = 50
+    websub_hub: str = ""
+
+
+@dataclass(frozen=True)
+class Email:
+    sender: str = ""
+    layout: str = "presse-service"  # or "ots"
+    attach_photos: bool = False
+    attach_limit_mb: float = 10.0
+
+
+@dataclass(frozen=True)
+class Send:
+    rate: float = 60.0
+    suppress: str = ""
+    unsubscribe_mailto: str = ""
+    unsubscribe_url: str = ""
+    list_id: str = ""
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    tls: bool = False
+    username: str = ""
+    password_env: str = "PRESSEKIT_SMTP_PASSWORD"
+    timeout: float = 30.0
+
+
+DEFAULT_VARIANTS = (
+    VariantSpec("thumb", 400, "burn", 85),
+    VariantSpec("web", 1200, "burn", 85),
+    VariantSpec("print", 3000, "metadata", 92),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole site configuration; `root` is the site folder."""
+
+    root: Path
+    site: Site
+    texts: Texts
+    boilerplate: Boilerplate
+    contacts: tuple[Contact, ...]
+    rights: tuple[Rights, ...]
+    variants: tuple[VariantSpec, ...] = DEFAULT_VARIANTS
+    feeds: Feeds = Feeds()
+    email: Email = Email()
+    send: Send = Send()
+    smtp: Smtp = Smtp()
+
+    def contact(self, key: str | None) -> Contact | None:
+        """Return the contact with `key`, or the default (first) contact for None."""
+        if key is None:
+            return self.contacts[0] if self.contacts else None
+        return next((c for c in self.contacts if c.key == key), None)
+
+    def rights_for(self, key: str | None) -> Rights | None:
+        """Return the rights with `key`, or the default (first) rights for None."""
+        if key is None:
+            return self.rights[0] if self.rights else None
+        return next((r for r in self.rights if r.key == key), None)
+
+
+# --- reading -----------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+
+
+class _Lines:
+    """Finds the line of a table or key in the TOML text (tomllib keeps no positions)."""
+
+    def __init__(self, text: str):
+        self.where: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), 1):
+            if m := _HEADER.match(line):
+                table = tuple(p.strip().strip("\"'") for p in m.group(1).split("."))
+                self.where.setdefault(table, number)
+            elif m := _KEY.match(line):
+                key = tuple(p.strip().strip("\"'") for p in m.group(1).split("."))
+                self.where.setdefault(table + key, number)
+
+    def line(self, *path: str) -> int:
+        while path:
+            if path in self.where:
+                return self.where[path]
+            path = path[:-1]
+        return 1
+
+
+_TYPES: dict[type, str] = {str: "a string", int: "a whole number", bool: "true or false", float: "a number"}
+
+
+class _Reader:
+    def __init__(self, path: str, lines: _Lines):
+        self.path, self.lines, self.errors = path, lines, []  # type: ignore[var-annotated]
+
+    def error(self, where: tuple[str, ...], message: str, hint: str | None = None) -> None:
+        self.errors.append(SourceError(self.path, self.lines.line(*where), message, hint))
+
+    def table(self, data: dict[str, Any], where: tuple[str, ...], fields: dict[str, tuple[type, Any]],
+              required: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Check one table against `fields` (name -> (type, default)); return the values read."""
+        name = ".".join(where)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in fields:
+                close = difflib.get_close_matches(key, list(fields), n=1)
+                self.error(where + (key,), f"[{name}] has an unknown key '{key}'",
+                           f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}")
+                continue
+            kind = fields[key][0]
+            ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value, ok = float(value), True
+            if not ok:
+                self.error(where + (key,), f"[{name}] {key} must be {_TYPES[kind]}, not {value!r}")
+                continue
+            if isinstance(value, str) and _CONTROL.search(value.replace("\n", "").replace("\t", "")):
+                self.error(where + (key,), f"[{name}] {key} contains a control character",
+                           "remove invisible characters pasted from another program")
+                continue
+            out[key] = value
+        for key in required:
+            if key not in data:
+                self.error(where, f"[{name}] is missing the required key '{key}'")
+        return {k: out.get(k, default) for k, (_, default) in fields.items()}
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def load_config(root: Path) -> tuple[Config | None, list[SourceError]]:
+    """Read `root/pressekit.toml`; return the config (None when unusable) and every problem."""
+    path = root / CONFIG_NAME
+    shown = CONFIG_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, [SourceError(shown, 1, f"no {CONFIG_NAME} here", "run 'pressekit init' to create a site")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [SourceError(shown, line, "the file is not UTF-8", "save it as UTF-8")]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        return None, [SourceError(shown, int(m.group(1)) if m else 1, f"not valid TOML: {exc}")]
+    return parse_config(root, data, _Lines(text), shown)
+
+
+def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) -> tuple[Config | None, list[SourceError]]:
+    r = _Reader(shown, lines)
+    sections = {"site", "texts", "boilerplate", "contacts", "rights", "photos", "feeds", "email", "send", "smtp"}
+    for key in data:
+        if key not in sections:
+            close = difflib.get_close_matches(key, sorted(sections), n=1)
+            r.error((key,), f"unknown section [{key}]", f"did you mean [{close[0]}]?" if close else None)
+    for key in sections - {"contacts", "rights", "photos"}:
+        if key in data and not isinstance(data[key], dict):
+            r.error((key,), f"[{key}] must be a table")
+            data = {**data, key: {}}
+
+    site = r.table(data.get("site", {}), ("site",), {
+        "title": (str, ""), "organisation": (str, ""), "base_url": (str, ""), "language": (str, "de"),
+        "timezone": (str, "Europe/Berlin"), "description": (str, ""), "dateline": (str, ""), "per_page": (int, 20),
+    }, required=("title", "organisation", "base_url"))
+    if "site" not in data:
+        r.error(("site",), "the [site] table is missing", "it needs title, organisation and base_url")
+    if site["base_url"] and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", site["base_url"]):
+        r.error(("site", "base_url"), f"[site] base_url must be an http(s) URL, not {site['base_url']!r}")
+    elif site["base_url"] and not site["base_url"].endswith("/"):
+        site["base_url"] += "/"
+    try:
+        ZoneInfo(site["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        r.error(("site", "timezone"), f"[site] timezone {site['timezone']!r} is not a known time zone",
+                "use an IANA name such as 'Europe/Berlin'")
+        site["timezone"] = "UTC"
+    if site["per_page"] < 1:
+        r.error(("site", "per_page"), "[site] per_page must be at least 1")
+        site["per_page"] = 20
+
+    texts = r.table(data.get("texts", {}), ("texts",), {k: (str, "") for k in ("photo_notice", "reuse", "membership")})
+    boiler = r.table(data.get("boilerplate", {}), ("boilerplate",), {"heading": (str, ""), "text": (str, "")})
+    contacts = tuple(
+        Contact(key, **r.table(value, ("contacts", key), {k: (str, "") for k in ("label", "name", "phone", "email")}))
+        for key, value in _named_tables(r, data, "contacts")
+    )
+    rights = tuple(
+        Rights(key, **r.table(value, ("rights", key), {"label": (str, ""), "copyright": (str, ""), "url": (str, "")},
+                              required=("label",)))
+        for key, value in _named_tables(r, data, "rights")
+    )
+    variants = _read_variants(r, data.get("photos", {}))
+    feeds = r.table(data.get("feeds", {}), ("feeds",), {"items": (int, 50), "websub_hub": (str, "")})
+    if feeds["items"] < 1:
+        r.error(("feeds", "items"), "[feeds] items must be at least 1")
+        feeds["items"] = 50
+    email = r.table(data.get("email", {}), ("email",), {
+        "from": (str, ""), "layout": (str, "presse-service"), "attach_photos": (bool, False),
+        "attach_limit_mb": (float, 10.0)})
+    if email["layout"] not in ("presse-service", "ots"):
+        r.error(("email", "layout"), f"[email] layout must be 'presse-service' or 'ots', not {email['layout']!r}")
+    if "\n" in email["from"] or "\r" in email["from"]:
+        r.error(("email", "from"), "[email] from must be one line")
+    send = r.table(data.get("send", {}), ("send",), {
+        "rate": (float, 60.0), "suppress": (str, ""), "unsubscribe_mailto": (str, ""),
+        "unsubscribe_url": (str, ""), "list_id": (str, "")})
+    if send["unsubscribe_url"] and not send["unsubscribe_url"].startswith("https://"):
+        r.error(("send", "unsubscribe_url"), "[send] unsubscribe_url must be an https:// URL")
+    if send["unsubscribe_mailto"] and not send["unsubscribe_mailto"].startswith("mailto:"):
+        r.error(("send", "unsubscribe_mailto"), "[send] unsubscribe_mailto must start with 'mailto:'")
+    smtp_data = dict(data.get("smtp", {}))
+    if "password" in smtp_data:
+        r.error(("smtp", "password"), "[smtp] password must not be in the file",
+                "put it in an environment variable and name that variable in password_env")
+        smtp_data.pop("password")
+    smtp = r.table(smtp_data, ("smtp",), {
+        "host": (str, "localhost"), "port": (int, 25), "starttls": (bool, False), "tls": (bool, False),
+        "username": (str, ""), "password_env": (str, "PRESSEKIT_SMTP_PASSWORD"), "timeout": (float, 30.0)})
+    if r.errors:
+        return None, r.errors
+    email["sender"] = email.pop("from")
+    config = Config(
+        root=root, site=Site(**site), texts=Texts(**texts), boilerplate=Boilerplate(**boiler),
+        contacts=contacts, rights=rights, variants=variants, feeds=Feeds(**feeds), email=Email(**email),
+        send=Send(**send), smtp=Smtp(**smtp),
+    )
+    return config, []
+
+
+def _named_tables(r: _Reader, data: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
+    tables = data.get(section, {})
+    if not isinstance(tables, dict):
+        r.error((section,), f"[{section}] must be a table of named tables, like [{section}.name]")
+        return []
+    out = []
+    for key, value in tables.items():
+        if not isinstance(value, dict):
+            r.error((section, key), f"[{section}] {key} must be a table, like [{section}.{key}]")
+        elif not re.fullmatch(r"[a-z0-9_-]+", key):
+            r.error((section, key), f"[{section}.{key}]: a key may hold only a-z, 0-9, '-' and '_'")
+        else:
+            out.append((key, value))
+    return out
+
+
+def _read_variants(r: _Reader, photos: Any) -> tuple[VariantSpec, ...]:
+    if not isinstance(photos, dict):
+        r.error(("photos",), "[photos] must be a table")
+        return DEFAULT_VARIANTS
+    r.table({k: v for k, v in photos.items() if k != "variants"}, ("photos",), {"variants": (list, [])})
+    if "variants" not in photos:
+        return DEFAULT_VARIANTS
+    if not isinstance(photos["variants"], list) or not photos["variants"]:
+        r.error(("photos", "variants"), "[photos] variants must be a non-empty list of tables")
+        return DEFAULT_VARIANTS
+    out: list[VariantSpec] = []
+    for i, item in enumerate(photos["variants"]):
+        if not isinstance(item, dict):
+            r.error(("photos", "variants"), f"[photos] variants[{i}] must be a table like {{ name = \"web\", width = 1200 }}")
+            continue
+        v = r.table(item, ("photos", "variants"), {"name": (str, ""), "width": (int, 0), "credit": (str, "burn"),
+                                                   "quality": (int, 0)}, required=("name", "width"))
+        if v["name"] and not re.fullmatch(r"[a-z0-9_-]+", v["name"]):
+            r.error(("photos", "variants"), f"[photos] variants[{i}].name may hold only a-z, 0-9, '-' and '_'")
+        if "width" in item and not 16 <= v["width"] <= 10000:
+            r.error(("photos", "variants"), f"[photos] variants[{i}].width must be between 16 and 10000")
+        if v["credit"] not in ("burn", "metadata"):
+            r.error(("photos", "variants"), f"[photos] variants[{i}].credit must be 'burn' or 'metadata'")
+        quality = v["quality"] or (92 if v["credit"] == "metadata" else 85)
+        if not 1 <= quality <= 100:
+            r.error(("photos", "variants"), f"[photos] variants[{i}].quality must be between 1 and 100")
+        out.append(VariantSpec(v["name"], v["width"], v["credit"], quality))
+    names = [v.name for v in out]
+    for name in {n for n in names if names.count(n) > 1}:
+        r.error(("photos", "variants"), f"[photos] variant name '{name}' is used twice")
+    return tuple(out)

@@ -1,0 +1,43 @@
+"""Errors that know where they come from and how to show themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class PressekitError(Exception):
+    """Base of every error pressekit reports to the user (never with a traceback)."""
+
+
+@dataclass(frozen=True, order=True)
+class SourceError:
+    """One problem at one place of the input: `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+    hint: str | None = None
+    warning: bool = False
+
+    def __str__(self) -> str:
+        text = f"{self.path}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class BuildFailed(PressekitError):
+    """Raised with every problem found, after all input has been checked."""
+
+    def __init__(self, errors: list[SourceError]):
+        self.errors = sorted(errors, key=lambda e: (e.path, e.line, e.message))
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def display_path(path: Path, root: Path) -> str:
+    """Return `path` relative to the site root when it lies inside it, for messages."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,85 @@
+"""The content model: frozen releases, photos and attachments. No I/O, no rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo of a release as the front matter declares it (validated)."""
+
+    file: str          # file name inside the release folder, e.g. "audit-team.jpg"
+    path: Path         # absolute path of the source image
+    caption: str
+    credit: str        # the Fotonachweis, e.g. "Birgit Kalle/ Kreis Soest"
+    alt: str
+    rights: str        # key of [rights.*] (already resolved to an existing key)
+    line: int          # line of this photo's entry in index.md
+
+    @property
+    def stem(self) -> str:
+        return Path(self.file).stem
+
+
+@dataclass(frozen=True)
+class Attachment:
+    file: str
+    path: Path
+    title: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Release:
+    """One validated release bundle `releases/<id>/index.md`."""
+
+    id: str                    # folder name: permanent id and URL path
+    source: Path               # absolute path of index.md
+    title: str
+    date: datetime             # Meldungsdatum, aware (date-only input: midnight in the site's zone)
+    date_has_time: bool        # False when the front matter gave a plain date
+    body: str                  # Markdown source of the body
+    body_line: int             # line of index.md where the body starts
+    subtitle: str = ""
+    summary: str = ""          # as written; empty means "first paragraph" (see markup.summary_of)
+    dateline: str = ""
+    embargo: datetime | None = None
+    updated: datetime | None = None
+    tags: tuple[str, ...] = ()
+    contact: str | None = None  # key of [contacts.*]; None: the site's default contact
+    draft: bool = False
+    photos: tuple[Photo, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+
+    @property
+    def folder(self) -> Path:
+        return self.source.parent
+
+    @property
+    def published(self) -> datetime:
+        """When the release goes public: the later of its date and its embargo."""
+        return max(self.date, self.embargo) if self.embargo else self.date
+
+    def is_public(self, now: datetime) -> bool:
+        """True when the release may appear in output/ at `now`."""
+        return not self.draft and self.published <= now
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A photo variant that the photo stage made: `output/<relpath>`."""
+
+    name: str          # variant name from [photos] variants, e.g. "web"
+    relpath: str       # path under output/, e.g. "2025-07-02-x/photos/team-web.jpg"
+    width: int
+    height: int
+    size: int          # bytes
+
+
+def public_releases(releases: list[Release] | tuple[Release, ...], now: datetime) -> list[Release]:
+    """Return the releases public at `now`, newest first (ties broken by id for stable order)."""
+    public = [r for r in releases if r.is_public(now)]
+    return sorted(public, key=lambda r: (r.published, r.id), reverse=True)
