@@ -1,0 +1,109 @@
+"""Split `index.md` into YAML front matter and body; parse the YAML keeping every line.
+
+Every scalar stays a string (YAML 1.1 would turn `plz: 01234` into 668 and `embargo: no`
+into False): typing is the job of the validation in `releases.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import yaml
+
+from .errors import SourceError
+
+_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+Data = Union[str, list["Node"], dict[str, "Node"], None]
+
+
+@dataclass(frozen=True)
+class Node:
+    """A front-matter value and the line (1-based, in index.md) where it stands."""
+
+    value: Data
+    line: int
+
+
+@dataclass(frozen=True)
+class Document:
+    fields: dict[str, Node]
+    body: str
+    body_line: int
+    line: int = 1  # line of the opening '---'
+
+
+def decode_source(raw: bytes, shown: str) -> tuple[str | None, list[SourceError]]:
+    """Decode UTF-8 (a BOM is dropped); a non-UTF-8 file is an error naming the line."""
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [SourceError(shown, line, f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
+                                  "save the file with UTF-8 encoding")]
+
+
+def split_document(text: str, shown: str) -> tuple[Document | None, list[SourceError]]:
+    """Split text into front matter and body, and parse the front matter."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        return None, [SourceError(shown, 1, "index.md must start with front matter between '---' lines",
+                                  "begin the file with '---', the fields, then '---'")]
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if end is None:
+        return None, [SourceError(shown, 1, "the front matter opened here is never closed",
+                                  "add a line '---' after the last field")]
+    errors = [SourceError(shown, i + 1, "a tab character in the front matter", "indent YAML with spaces")
+              for i in range(1, end) if "\t" in lines[i]]
+    if errors:
+        return None, errors
+    fields, errors = parse_yaml("".join(lines[1:end]), shown, first_line=2)
+    if fields is None:
+        return None, errors
+    return Document(fields, "".join(lines[end + 1:]), end + 2), errors
+
+
+def parse_yaml(text: str, shown: str, first_line: int) -> tuple[dict[str, Node] | None, list[SourceError]]:
+    """Parse a YAML mapping into Nodes; duplicate keys, aliases and non-mappings are errors."""
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + (mark.line if mark else 0)
+        return None, [SourceError(shown, line, f"the front matter is not valid YAML: {exc.problem}")]
+    except yaml.YAMLError as exc:
+        return None, [SourceError(shown, first_line, f"the front matter is not valid YAML: {exc}")]
+    if root is None:
+        return {}, []
+    errors: list[SourceError] = []
+    node = _convert(root, shown, first_line, errors, set())
+    if not isinstance(node.value, dict):
+        errors.append(SourceError(shown, node.line, "the front matter must be 'key: value' lines"))
+        return None, errors
+    return node.value, errors
+
+
+def _convert(node: yaml.Node, shown: str, first: int, errors: list[SourceError], seen: set[int]) -> Node:
+    line = first + node.start_mark.line
+    if id(node) in seen:
+        errors.append(SourceError(shown, line, "YAML anchors and aliases are not allowed here"))
+        return Node(None, line)
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        return Node(node.value, line)
+    if isinstance(node, yaml.SequenceNode):
+        return Node([_convert(item, shown, first, errors, seen) for item in node.value], line)
+    mapping: dict[str, Node] = {}
+    for key_node, value_node in node.value:
+        key_line = first + key_node.start_mark.line
+        if not isinstance(key_node, yaml.ScalarNode):
+            errors.append(SourceError(shown, key_line, "a key must be a plain word"))
+            continue
+        if key_node.value in mapping:
+            errors.append(SourceError(shown, key_line, f"'{key_node.value}' is given twice",
+                                      f"the first is on line {mapping[key_node.value].line}; keep one"))
+            continue
+        value = _convert(value_node, shown, first, errors, seen)
+        mapping[key_node.value] = Node(value.value, key_line if isinstance(value.value, str) or value.value is None else value.line)
+    return Node(mapping, line)

@@ -1,0 +1,91 @@
+"""Markdown -> safe HTML, summaries, and absolute URLs for feeds and e-mail."""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from urllib.parse import urljoin
+
+import markdown
+import nh3
+
+from .slugs import slugify
+
+EXTENSIONS = ["abbr", "attr_list", "def_list", "fenced_code", "footnotes", "tables", "sane_lists", "toc"]
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt", "em", "figcaption",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "mark", "ol", "p", "pre", "s",
+    "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "title", "lang"},
+    "a": {"href", "class"},
+    "abbr": {"title"},
+    "div": {"class"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start"},
+    "sup": {"class"},
+    "td": {"align", "colspan", "rowspan", "style"},
+    "th": {"align", "colspan", "rowspan", "style", "scope"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+
+@lru_cache(maxsize=1)
+def _converter() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=EXTENSIONS,
+        extension_configs={"toc": {"slugify": slugify, "toc_depth": "2-6"},
+                           "footnotes": {"BACKLINK_TITLE": "Zurück zum Text (Fußnote %d)"}},
+        output_format="html",
+    )
+
+
+def render_html(source: str) -> str:
+    """Return the body as HTML with raw HTML sanitised (no script, no handlers, no javascript: links)."""
+    md = _converter()
+    md.reset()
+    raw = md.convert(source)
+    return sanitize(raw)
+
+
+def sanitize(fragment: str) -> str:
+    """Keep only allowlisted tags, attributes and URL schemes."""
+    return nh3.clean(
+        fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+        link_rel=None, strip_comments=True,
+        filter_style_properties={"text-align"},
+    )
+
+
+_TAG = re.compile(r"<[^>]+>")
+_PARA = re.compile(r"<p>(.*?)</p>", re.S)
+
+
+def strip_tags(fragment: str) -> str:
+    """Plain text of an HTML fragment on one line: tags removed, entities decoded, spaces collapsed."""
+    text = html.unescape(_TAG.sub("", fragment))
+    return " ".join(text.replace("\u00a0", " ").replace("\u200b", "").split())
+
+
+def summary_of(summary: str, body_html: str) -> str:
+    """The given summary, or else the first paragraph of the body as plain text."""
+    if summary:
+        return " ".join(summary.split())
+    m = _PARA.search(body_html)
+    return strip_tags(m.group(1)) if m else ""
+
+
+_URL_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
+
+
+def absolutize(fragment: str, base: str) -> str:
+    """Rewrite relative href/src in an HTML fragment against base (a page URL)."""
+    def fix(m: re.Match[str]) -> str:
+        url = html.unescape(m.group(2))
+        if url.startswith("#") or re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I):
+            return m.group(0)
+        return f'{m.group(1)}="{html.escape(urljoin(base, url), quote=True)}"'
+    return _URL_ATTR.sub(fix, fragment)
