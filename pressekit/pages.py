@@ -1,0 +1,213 @@
+"""HTML pages of the newsroom: index, year archives, tag pages, release pages, 404 and sitemap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlparse
+
+from jinja2 import Environment
+
+from .config import Config, Contact, Rights
+from .markup import summary_of
+from .model import Attachment, Photo, Release, Variant
+from .output import OutputFile
+from .slugs import slugify
+
+Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
+FeedLinks = Sequence[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    """A photo as a page shows it: the source entry, its rights and its variants."""
+
+    photo: Photo
+    rights: Rights
+    variants: tuple[Variant, ...]
+    src: str          # URL of the variant shown in the page, relative to the release page
+    width: int | None
+    height: int | None
+    srcset: str
+
+    @property
+    def shown(self) -> Variant | None:
+        return next((v for v in self.variants if v.relpath.endswith(self.src.rsplit("/", 1)[-1])), None)
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    attachment: Attachment
+    size: int
+
+
+@dataclass(frozen=True)
+class Teaser:
+    """A release in a list: enough to show title, date, summary and a thumbnail."""
+
+    release: Release
+    url: str          # relative to the site root, e.g. "2025-07-02-x/"
+    summary: str
+    thumb: Variant | None
+    thumb_alt: str
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What every page's <head> and frame need."""
+
+    url: str          # canonical absolute URL
+    root: str         # relative prefix from this page to the site root ("", "../", "../../")
+    title: str
+    description: str
+    feeds: FeedLinks
+    banner: str = ""  # preview-only banner (ENTWURF, SPERRFRIST ...); never set by `build`
+    og_image: Variant | None = None
+    og_image_alt: str = ""
+    kind: str = "page"
+
+
+def release_url(config: Config, release: Release) -> str:
+    """The permanent absolute URL of a release page."""
+    return f"{config.site.base_url}{release.id}/"
+
+
+def root_prefix(relpath: str) -> str:
+    """Relative prefix from the page at output/<relpath> back to the site root."""
+    return "../" * relpath.count("/")
+
+
+def photo_views(release: Release, config: Config, variants: Variants) -> list[PhotoView]:
+    """The photos of a release with their variants; without variants, the original file is shown."""
+    views = []
+    for photo in release.photos:
+        rights = config.rights_for(photo.rights)
+        assert rights is not None  # validation resolved the key
+        made = variants.get((release.id, photo.file), ())
+        shown = _display_variant(made, config)
+        if shown is None:
+            views.append(PhotoView(photo, rights, made, photo.file, None, None, ""))
+            continue
+        prefix = f"{release.id}/"
+        burn = [v for v in made if _spec_credit(config, v.name) == "burn"] or list(made)
+        srcset = ", ".join(f"{v.relpath.removeprefix(prefix)} {v.width}w" for v in burn)
+        views.append(PhotoView(photo, rights, made, shown.relpath.removeprefix(prefix), shown.width, shown.height, srcset))
+    return views
+
+
+def _spec_credit(config: Config, name: str) -> str:
+    return next((s.credit for s in config.variants if s.name == name), "burn")
+
+
+def _display_variant(made: tuple[Variant, ...], config: Config) -> Variant | None:
+    """The variant a page shows: 'web' when configured, else the widest with the credit burnt in."""
+    if not made:
+        return None
+    named = next((v for v in made if v.name == "web"), None)
+    burn = [v for v in made if _spec_credit(config, v.name) == "burn"]
+    return named or (max(burn, key=lambda v: v.width) if burn else min(made, key=lambda v: v.width))
+
+
+def _thumb(release: Release, variants: Variants) -> Variant | None:
+    if not release.photos:
+        return None
+    made = variants.get((release.id, release.photos[0].file), ())
+    return min(made, key=lambda v: v.width) if made else None
+
+
+def teaser(release: Release, variants: Variants, body_html: Callable[[Release], str]) -> Teaser:
+    """A release as a list entry."""
+    alt = release.photos[0].alt if release.photos else ""
+    summary = summary_of(release.summary, body_html(release)) if not release.summary else " ".join(release.summary.split())
+    return Teaser(release, f"{release.id}/", summary, _thumb(release, variants), alt)
+
+
+def json_ld(release: Release, config: Config, summary: str, views: list[PhotoView]) -> str:
+    """schema.org NewsArticle with ImageObjects (Google's licensable-image fields), safe inside <script>."""
+    url = release_url(config, release)
+    contact = config.contact(release.contact)
+    images = []
+    for view in views:
+        image_url = url + view.src
+        images.append({
+            "@type": "ImageObject", "contentUrl": image_url, "url": image_url, "caption": view.photo.caption,
+            "creditText": view.photo.credit, "creator": {"@type": "Person", "name": view.photo.credit},
+            "copyrightNotice": view.rights.copyright or config.site.organisation,
+            **({"license": view.rights.url, "acquireLicensePage": view.rights.url} if view.rights.url else {}),
+            **({"width": view.width, "height": view.height} if view.width else {}),
+        })
+    data = {
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title,
+        "description": summary, "url": url, "mainEntityOfPage": url,
+        "datePublished": release.published.astimezone(config.site.tz).isoformat(),
+        "dateModified": (release.updated or release.published).astimezone(config.site.tz).isoformat(),
+        "inLanguage": config.site.language, "keywords": list(release.tags),
+        "publisher": {"@type": "GovernmentOrganization", "name": config.site.organisation, "url": config.site.base_url},
+        "author": {"@type": "Organization", "name": contact.label if contact and contact.label else config.site.organisation},
+        "image": images,
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class PageRenderer:
+    """Renders the site's pages with one Jinja environment and the site's feed links."""
+
+    def __init__(self, env: Environment, config: Config, feeds: FeedLinks, banner: Callable[[Release], str] | None = None):
+        self.env, self.config, self.feeds = env, config, feeds
+        self.banner = banner or (lambda release: "")
+
+    def page(self, relpath: str, title: str, description: str = "", **extra: object) -> PageInfo:
+        url = self.config.site.base_url + relpath.removesuffix("index.html")
+        return PageInfo(url=url, root=root_prefix(relpath), title=title, description=description,
+                        feeds=self.feeds, **extra)  # type: ignore[arg-type]
+
+    def render(self, template: str, relpath: str, **context: object) -> OutputFile:
+        html = self.env.get_template(template).render(**context)
+        return OutputFile(relpath, data=html.encode("utf-8"))
+
+    def release_page(self, release: Release, body_html: str, variants: Variants,
+                     attachment_sizes: Mapping[str, int], zip_size: int | None) -> OutputFile:
+        """output/<id>/index.html."""
+        relpath = f"{release.id}/index.html"
+        views = photo_views(release, self.config, variants)
+        summary = summary_of(release.summary, body_html)
+        first = views[0] if views else None
+        info = self.page(relpath, release.title, summary, banner=self.banner(release), kind="article",
+                         og_image=first.shown if first else None, og_image_alt=first.photo.alt if first else "")
+        contact: Contact | None = self.config.contact(release.contact)
+        attachments = [AttachmentView(a, attachment_sizes.get(a.file, 0)) for a in release.attachments]
+        return self.render("release.html", relpath, page=info, release=release, body=body_html, summary=summary,
+                           photos=views, attachments=attachments, contact=contact, zip_size=zip_size,
+                           json_ld=json_ld(release, self.config, summary, views),
+                           tag_url=lambda tag: f"themen/{slugify(tag)}/")
+
+    def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
+                   **extra: object) -> Iterator[OutputFile]:
+        """Paginated lists: base + index.html, then base + seite/N/index.html."""
+        per_page = self.config.site.per_page
+        pages = max(1, -(-len(teasers) // per_page))
+        for number in range(1, pages + 1):
+            relpath = base + ("index.html" if number == 1 else f"seite/{number}/index.html")
+            prefix = root_prefix(relpath)
+            def link(n: int) -> str:
+                target = base + ("" if n == 1 else f"seite/{n}/")
+                return prefix + target if target else prefix or "./"
+            pager = {"number": number, "pages": pages,
+                     "prev": link(number - 1) if number > 1 else None,
+                     "next": link(number + 1) if number < pages else None}
+            shown_title = title if number == 1 else f"{title} – Seite {number}"
+            yield self.render(template, relpath, page=self.page(relpath, shown_title, self.config.site.description),
+                              items=teasers[(number - 1) * per_page: number * per_page], pager=pager,
+                              heading=title, tag_url=lambda tag: f"themen/{slugify(tag)}/", **extra)
+
+    def not_found(self) -> OutputFile:
+        """404.html: served at any depth, so its links start at the site's absolute path."""
+        info = self.page("404.html", "Seite nicht gefunden")
+        info = PageInfo(**{**info.__dict__, "root": urlparse(self.config.site.base_url).path or "/"})
+        return self.render("404.html", "404.html", page=info)
+
+    def sitemap(self, urls: Sequence[tuple[str, datetime | None]]) -> OutputFile:
+        return self.render("sitemap.xml", "sitemap.xml", urls=urls)
