@@ -60,6 +60,17 @@ def main() -> None:
 
 
 @main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(directory: Path) -> None:
+    """Create a new site in DIRECTORY: pressekit.toml and one example release, ready to build."""
+    from .scaffold_site import create_site
+
+    for path in create_site(directory):
+        click.echo(f"created {path}")
+    click.echo(f"Next: cd {directory} && pressekit build")
+
+
+@main.command()
 @site_option
 @now_option
 @click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), default=None,

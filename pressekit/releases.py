@@ -29,6 +29,7 @@ FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "datelin
 PHOTO_FIELDS = ("file", "caption", "credit", "alt", "rights")
 ATTACHMENT_FIELDS = ("file", "title")
 
+_NEEDS = {"alt": "an alt text describing the picture for blind readers", "credit": "a credit (the Fotonachweis)"}
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 # XML 1.0 forbidden characters, C1 controls (Word pastes) and non-characters.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
@@ -160,7 +161,7 @@ class _Validator:
         if node is None or node.value in (None, ""):
             if required:
                 self.error(node.line if node else line, f"{where}{name}: is missing",
-                           f"every {'photo' if where else 'release'} needs a {name}")
+                           f"every {'photo' if where else 'release'} needs {_NEEDS.get(name, 'a ' + name)}")
             return ""
         value = self.scalar(node, where + name)
         if value is None:
