@@ -19,6 +19,8 @@ def create_site(directory: Path) -> list[Path]:
         if source.is_dir() or "__pycache__" in source.parts:
             continue
         target = directory / source.relative_to(SKELETON)
+        if target.exists() and target.name == ".gitignore":
+            continue  # an existing repository keeps its own ignore list
         if target.exists():
             raise PressekitError(f"{target} exists already; init does not overwrite files")
         target.parent.mkdir(parents=True, exist_ok=True)
