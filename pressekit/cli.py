@@ -84,10 +84,14 @@ def build(site: Path, now: str | None, output: Path | None, jobs: int | None, st
 
     with progress_display() as progress:
         report = build_site(site, output or site / "output", parse_now(now), jobs=jobs, progress=progress)
-    click.echo(f"Built {report.published} of {report.releases} releases into {output or site / 'output'} "
-               f"({report.files_written} files written, {report.files_unchanged} unchanged).")
+    target = output or site / "output"
+    if report.up_to_date:
+        click.echo(f"Nothing changed since the last build: {target} is up to date ({report.files_unchanged} files).")
+    else:
+        click.echo(f"Built {report.published} of {report.releases} releases into {target} "
+                   f"({report.files_written} files written, {report.files_unchanged} unchanged).")
     if stats:
-        click.echo(f"pages rendered: {report.pages}")
+        click.echo(f"pages rendered: {report.pages_rendered}, reused: {report.pages_reused}")
         click.echo(f"variants made: {report.variants_made}, reused: {report.variants_reused}")
         for stage, seconds in report.seconds.items():
             click.echo(f"{stage}: {seconds:.3f} s")
@@ -96,12 +100,103 @@ def build(site: Path, now: str | None, output: Path | None, jobs: int | None, st
 @main.command()
 @site_option
 @now_option
-def check(site: Path, now: str | None) -> None:
-    """Validate pressekit.toml and every release; print every problem; exit 1 on errors."""
-    from .releases import load_site
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human", show_default=True,
+              help="json: a list of {path, line, severity, message, hint}.")
+def check(site: Path, now: str | None, strict: bool, fmt: str) -> None:
+    """Validate pressekit.toml, every release and photo, and warn about editorial problems; exit 1 on errors."""
+    import json
 
-    _, releases = load_site(site)
-    click.echo(f"{len(releases)} releases checked, no problems found.")
+    from .lint import check_site
+
+    count, problems = check_site(site, parse_now(now))
+    errors = sum(1 for p in problems if not p.warning)
+    if fmt == "json":
+        click.echo(json.dumps([{"path": p.path, "line": p.line, "severity": "warning" if p.warning else "error",
+                                "message": p.message, "hint": p.hint} for p in problems], ensure_ascii=False, indent=2))
+    else:
+        _print_problems(problems, count)
+    if errors or (strict and problems):
+        sys.exit(1)
+
+
+def _print_problems(problems: list, count: int) -> None:
+    """Human output of `check`: grouped by file, coloured on a terminal."""
+    color = sys.stdout.isatty() and not os.environ.get("CI") and not os.environ.get("NO_COLOR")
+    style = click.style if color else (lambda text, **_: text)
+    path = None
+    for p in problems:
+        if path is not None and p.path != path:
+            click.echo()
+        path = p.path
+        kind = style("warning:", fg="yellow", bold=True) if p.warning else style("error:", fg="red", bold=True)
+        click.echo(f"{style(f'{p.path}:{p.line}:', bold=True)} {kind} {p.message}")
+        if p.hint:
+            click.echo(f"  {style('hint:', fg='cyan')} {p.hint}")
+    errors = sum(1 for p in problems if not p.warning)
+    warnings = len(problems) - errors
+    if not problems:
+        click.echo(f"{count} release{'s' if count != 1 else ''} checked, no problems found.")
+        return
+    click.echo(("\n" if problems else "") + f"{count} release{'s' if count != 1 else ''} checked: "
+               f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}.")
+
+
+@main.command()
+@click.argument("title")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Meldungsdatum and folder date (default: today in the site's time zone).")
+@site_option
+def new(title: str, day: datetime | None, site: Path) -> None:
+    """Create releases/<date>-<slug>/index.md for TITLE, with every field to fill in."""
+    from .scaffold import new_release
+
+    path = new_release(site, title, day.date() if day else None, now=parse_now(None))
+    click.echo(path)
+
+
+@main.command()
+@site_option
+@now_option
+@click.option("--cron", "schedule", flag_value="cron", help="Print crontab lines that build when releases go live.")
+@click.option("--systemd", "schedule", flag_value="systemd", help="Print a systemd timer that does the same.")
+def timeline(site: Path, now: str | None, schedule: str | None) -> None:
+    """List what goes live when: embargoed and future-dated releases, and drafts."""
+    from .releases import load_site
+    from .timeline import cron_lines, format_timeline, plan_timeline, systemd_timer
+
+    config, releases = load_site(site)
+    plan = plan_timeline(releases, parse_now(now))
+    if schedule == "cron":
+        click.echo(cron_lines(plan, config, site.resolve()), nl=False)
+    elif schedule == "systemd":
+        click.echo(systemd_timer(plan, config, site.resolve()), nl=False)
+    else:
+        click.echo(format_timeline(plan, config), nl=False)
+
+
+@main.command()
+@site_option
+@now_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback shows drafts to the network.")
+def serve(site: Path, now: str | None, port: int, host: str) -> None:
+    """Build a preview (drafts and embargoed releases included), serve it and reload on every change."""
+    from .serve import PreviewServer, is_loopback
+
+    fixed = parse_now(now) if now else None
+    if not is_loopback(host):
+        click.echo(f"Warning: listening on {host}: drafts and embargoed releases are visible to others.", err=True)
+    server = PreviewServer(site, host, port, clock=lambda: fixed or parse_now(None), log=click.echo)
+    server.start()
+    click.echo(f"Vorschau auf {server.url} (Entwürfe und Sperrfristen mit Banner). Beenden mit Strg+C.")
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        click.echo("Vorschau beendet.")
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":  # pragma: no cover

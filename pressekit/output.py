@@ -27,58 +27,56 @@ class OutputFile:
         return self.data if self.data is not None else self.source.read_bytes()  # type: ignore[union-attr]
 
 
-def write_tree(files: list[OutputFile], output: Path) -> tuple[int, int]:
-    """Write files as the new output/, atomically; unchanged files keep their inode and mtime.
+def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: dict[str, Path],
+                previous: dict[str, str] | None) -> tuple[int, int]:
+    """Make output/ hold exactly `manifest` (relpath -> digest); return (written, unchanged).
 
-    The new tree is staged beside output/ and swapped in with two renames, so a build that
-    fails before this point leaves output/ as it was. Returns (written, unchanged).
+    Rendered files are in `staging`; `sources` are files copied as they are. Without a previous
+    manifest the staging folder becomes output/ by two renames. With one, only files whose digest
+    changed are replaced (each by an atomic rename), so unchanged files keep inode and mtime.
     """
-    seen: set[str] = set()
-    for f in files:
-        if f.relpath in seen:
-            raise ValueError(f"two outputs claim {f.relpath}")
-        seen.add(f.relpath)
-    output = output.resolve()
-    staging = output.with_name(f".{output.name}.new")
-    old = output.with_name(f".{output.name}.old")
-    for leftover in (staging, old):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    staging.mkdir(parents=True)
-    written = unchanged = 0
-    for f in files:
-        target = staging / f.relpath
+    if previous is None or not output.is_dir():
+        for relpath, source in sources.items():
+            target = staging / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(source, target)
+        _swap(staging, output)
+        return len(manifest), 0
+    changed = [rel for rel, d in manifest.items() if previous.get(rel) != d]
+    for relpath in changed:
+        target = output / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
-        previous = output / f.relpath
-        if _same(previous, f):
-            os.link(previous, target)
-            unchanged += 1
-        elif f.source is not None:
-            _link_or_copy(f.source, target)
-            written += 1
+        if relpath in sources:
+            temp = target.with_name(f".{target.name}.new")
+            temp.unlink(missing_ok=True)
+            _link_or_copy(sources[relpath], temp)
+            os.replace(temp, target)
         else:
-            target.write_bytes(f.data)  # type: ignore[arg-type]
-            written += 1
+            os.replace(staging / relpath, target)
+    for relpath in sorted(set(previous) - set(manifest), reverse=True):
+        (output / relpath).unlink(missing_ok=True)
+        _prune(output / relpath, output)
+    return len(changed), len(manifest) - len(changed)
+
+
+def _swap(staging: Path, output: Path) -> None:
+    """Replace output/ by staging/ with two renames."""
+    old = output.with_name(f".{output.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
     if output.exists():
         output.rename(old)
     staging.rename(output)
     if old.exists():
         shutil.rmtree(old)
-    return written, unchanged
 
 
-def _same(previous: Path, f: OutputFile) -> bool:
-    try:
-        st = previous.stat()
-    except FileNotFoundError:
-        return False
-    if f.source is not None:
-        try:
-            return os.path.samefile(previous, f.source) or (
-                st.st_size == f.source.stat().st_size and previous.read_bytes() == f.source.read_bytes())
-        except OSError:
-            return False
-    return st.st_size == len(f.data) and previous.read_bytes() == f.data  # type: ignore[arg-type]
+def _prune(path: Path, top: Path) -> None:
+    """Remove the empty folders above a removed file, up to top."""
+    folder = path.parent
+    while folder != top and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -55,6 +55,19 @@ class Teaser:
 
 
 @dataclass(frozen=True)
+class ListPage:
+    """One page of a paginated list, before rendering (its fields make its cache key)."""
+
+    relpath: str
+    template: str
+    title: str
+    heading: str
+    items: tuple[Teaser, ...]
+    pager: tuple[tuple[str, object], ...]
+    extra: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
 class PageInfo:
     """What every page's <head> and frame need."""
 
@@ -117,10 +130,9 @@ def _thumb(release: Release, variants: Variants) -> Variant | None:
     return min(made, key=lambda v: v.width) if made else None
 
 
-def teaser(release: Release, variants: Variants, body_html: Callable[[Release], str]) -> Teaser:
+def teaser_of(release: Release, summary: str, variants: Variants) -> Teaser:
     """A release as a list entry."""
     alt = release.photos[0].alt if release.photos else ""
-    summary = summary_of(release.summary, body_html(release)) if not release.summary else " ".join(release.summary.split())
     return Teaser(release, f"{release.id}/", summary, _thumb(release, variants), alt)
 
 
@@ -185,13 +197,14 @@ class PageRenderer:
                            tag_url=lambda tag: f"themen/{slugify(tag)}/")
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
-                   **extra: object) -> Iterator[OutputFile]:
-        """Paginated lists: base + index.html, then base + seite/N/index.html."""
+                   **extra: object) -> Iterator[ListPage]:
+        """Paginated lists: base + index.html, then base + seite/N/index.html (specs, rendered later)."""
         per_page = self.config.site.per_page
         pages = max(1, -(-len(teasers) // per_page))
         for number in range(1, pages + 1):
             relpath = base + ("index.html" if number == 1 else f"seite/{number}/index.html")
             prefix = root_prefix(relpath)
+
             def link(n: int) -> str:
                 target = base + ("" if n == 1 else f"seite/{n}/")
                 return prefix + target if target else prefix or "./"
@@ -199,9 +212,15 @@ class PageRenderer:
                      "prev": link(number - 1) if number > 1 else None,
                      "next": link(number + 1) if number < pages else None}
             shown_title = title if number == 1 else f"{title} – Seite {number}"
-            yield self.render(template, relpath, page=self.page(relpath, shown_title, self.config.site.description),
-                              items=teasers[(number - 1) * per_page: number * per_page], pager=pager,
-                              heading=title, tag_url=lambda tag: f"themen/{slugify(tag)}/", **extra)
+            yield ListPage(relpath, template, shown_title, title, tuple(teasers[(number - 1) * per_page: number * per_page]),
+                           tuple(sorted(pager.items())), tuple(sorted(extra.items())))
+
+    def render_list(self, spec: ListPage) -> OutputFile:
+        """Render one list page."""
+        return self.render(spec.template, spec.relpath,
+                           page=self.page(spec.relpath, spec.title, self.config.site.description),
+                           items=spec.items, pager=dict(spec.pager), heading=spec.heading,
+                           tag_url=lambda tag: f"themen/{slugify(tag)}/", **dict(spec.extra))
 
     def not_found(self) -> OutputFile:
         """404.html: served at any depth, so its links start at the site's absolute path."""

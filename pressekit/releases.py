@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .cache import file_stamp
 from .config import Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
@@ -36,12 +37,19 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\ud
 LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
 
 
-def load_site(root: Path) -> tuple[Config, list[Release]]:
-    """Load pressekit.toml and every release; raise BuildFailed with every problem found."""
+ParseCache = dict[str, tuple[object, "Release | None", list[SourceError]]]
+
+
+def load_site(root: Path, cache: ParseCache | None = None) -> tuple[Config, list[Release]]:
+    """Load pressekit.toml and every release; raise BuildFailed with every problem found.
+
+    `cache` (source path -> (stamp, release, errors)) lets unchanged bundles skip parsing;
+    it must belong to the same pressekit.toml, since validation depends on it.
+    """
     config, errors = load_config(root)
     if config is None:
         raise BuildFailed(errors)
-    releases, errors = load_releases(config)
+    releases, errors = load_releases(config, cache)
     if errors:
         raise BuildFailed(errors)
     return config, releases
@@ -64,7 +72,7 @@ def find_bundles(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_releases(config: Config) -> tuple[list[Release], list[SourceError]]:
+def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list[Release], list[SourceError]]:
     """Parse and validate every bundle; return the valid releases and every problem."""
     releases: list[Release] = []
     errors: list[SourceError] = []
@@ -78,11 +86,35 @@ def load_releases(config: Config) -> tuple[list[Release], list[SourceError]]:
                                       f"{seen[key]} has the same folder name; ids must be unique"))
             continue
         seen[key] = shown
-        release, problems = load_release(source, config)
+        release, problems = _load_cached(source, config, cache)
         errors.extend(problems)
         if release is not None:
             releases.append(release)
     return releases, errors
+
+
+def _load_cached(source: Path, config: Config, cache: ParseCache | None) -> tuple[Release | None, list[SourceError]]:
+    """load_release, skipped when index.md and its folder listing are as they were when cached."""
+    if cache is None:
+        return load_release(source, config)
+    try:
+        st, folder = source.stat(), source.parent.stat()
+    except OSError:
+        return load_release(source, config)
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ino, folder.st_mtime_ns)
+    hit = cache.get(str(source))
+    if hit is not None and hit[0] == (stamp, _referenced_stamps(hit[1])):
+        return hit[1], hit[2]
+    release, errors = load_release(source, config)
+    cache[str(source)] = ((stamp, _referenced_stamps(release)), release, errors)
+    return release, errors
+
+
+def _referenced_stamps(release: Release | None) -> tuple[object, ...]:
+    """Stamps of the files a release names: a replaced or removed file invalidates its validation."""
+    if release is None:
+        return ()
+    return tuple(file_stamp(f.path) for f in (*release.photos, *release.attachments))
 
 
 def load_release(source: Path, config: Config) -> tuple[Release | None, list[SourceError]]:
