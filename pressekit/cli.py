@@ -199,5 +199,85 @@ def serve(site: Path, now: str | None, port: int, host: str) -> None:
         server.stop()
 
 
+@main.command()
+@click.argument("release_id", metavar="ID")
+@site_option
+@click.option("--html", "fmt", flag_value="html", help="Print the HTML alternative instead.")
+@click.option("--eml", "fmt", flag_value="eml", help="Print the complete MIME message instead.")
+def email(release_id: str, site: Path, fmt: str | None) -> None:
+    """Print the e-mail of release ID (plain text for a press service's web form), also before its embargo lifts."""
+    from .mail import find_release, render_email
+    from .markup import render_html
+    from .photos import make_variants
+    from .releases import load_site
+
+    config, releases = load_site(site)
+    release = find_release(releases, release_id)
+    if release.draft:
+        click.echo(f"Note: {release_id} is a draft.", err=True)
+    made = make_variants([release], config, site / ".pressekit" / "cache")
+    parts = render_email(release, config, made.variants, render_html(release.body),
+                         variant_files={f.relpath: f.source for f in made.files if f.source is not None})
+    if fmt == "eml":
+        sys.stdout.buffer.write(parts.message)
+    else:
+        click.echo(parts.html if fmt == "html" else parts.text)
+
+
+@main.command()
+@click.argument("release_id", metavar="ID")
+@click.option("--to", "to", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The editors' list: CSV with the columns email, name and optional tags.")
+@site_option
+@now_option
+@click.option("--dry-run", is_flag=True, help="Write the messages to .pressekit/outbox/ID/ instead of sending.")
+@click.option("--embargo", is_flag=True, help="Send before the embargo lifts (subject and body carry the Sperrfrist).")
+@click.option("--resend", is_flag=True, help="Send again to everyone, as a new round with new Message-IDs.")
+@click.option("--retry-unknown", is_flag=True, help="Send again where the ledger says unknown (same Message-ID).")
+@click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="N",
+              help="Messages a minute (default: [send] rate); 0: no limit.")
+def send(release_id: str, to: Path, site: Path, now: str | None, dry_run: bool, embargo: bool, resend: bool,
+         retry_unknown: bool, rate: float | None) -> None:
+    """Send release ID to the editors' list, one message each; exit 0 all sent, 75 deferred, 1 failed."""
+    from .progress import progress_display
+    from .send import SendDeferred, SendOptions, format_summary, send_release
+
+    options = SendOptions(dry_run, embargo, resend, retry_unknown, rate)
+    try:
+        with progress_display() as progress:
+            report = send_release(site, release_id, to, str(to), parse_now(now), options, progress=progress)
+    except BuildFailed as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        count = sum(1 for e in exc.errors if not e.warning)
+        click.echo(f"{count} problem{'s' if count != 1 else ''} found; nothing was sent.", err=True)
+        sys.exit(1)
+    except SendDeferred as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(75)
+    for warning in report.warnings:
+        click.echo(str(warning), err=True)
+    for line in format_summary(report, str(to)):
+        click.echo(line)
+    sys.exit(0 if dry_run else report.exit_code)
+
+
+@main.command()
+@click.argument("release_id", metavar="ID")
+@site_option
+def status(release_id: str, site: Path) -> None:
+    """Print what the ledger knows of sending release ID: counts, failures, unknown and deferred recipients."""
+    from .ledger import read_ledger
+    from .send import format_status
+
+    ledger = read_ledger(site)
+    try:
+        for line in format_status(ledger, release_id):
+            click.echo(line)
+    finally:
+        if ledger:
+            ledger.close()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
