@@ -229,6 +229,8 @@ def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoRes
                     jobs: int | None, progress: Progress | None) -> dict[str, str]:
     """Render the page and e-mails of every release whose key changed; return release id -> key."""
     zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
+    attach = config.email.attach_photos
+    files = {f.relpath: f.source for f in made.files if f.source is not None} if attach else {}
     banner = _banner(now, config) if preview else (lambda release: "")
     keys: dict[str, str] = {}
     todo: list[ReleaseJob] = []
@@ -236,7 +238,8 @@ def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoRes
         zip_file = zips.get(f"{release.id}/fotos.zip")
         job = ReleaseJob(release, {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos},
                          {a.file: a.path.stat().st_size for a in release.attachments},
-                         len(zip_file.read()) if zip_file else None, banner(release))
+                         len(zip_file.read()) if zip_file else None, banner(release),
+                         {rel: path for rel, path in files.items() if rel.startswith(f"{release.id}/")})
         keys[release.id] = digest(base, repr(job))
         if release.id in summaries and groups.reuse("release:" + release.id, keys[release.id]):
             report.pages_reused += 1

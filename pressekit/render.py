@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ class ReleaseJob:
     attachment_sizes: dict[str, int]
     zip_size: int | None
     banner: str
+    variant_files: dict[str, Path]  # relpath -> cached file, for e-mail attachments
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,15 @@ class ReleaseRenderer:
     def __init__(self, config: Config, staging: Path, bodies: Path):
         self.config, self.staging, self.bodies = config, staging, BodyCache(bodies)
         self.env = make_environment(config)
+        self.mail_env = mail.mail_environment(config)
         self.links = feed_links(config)
 
     def render(self, job: ReleaseJob) -> Rendered:
         release, body = job.release, self.bodies.html(job.release)
         pages = PageRenderer(self.env, self.config, self.links, lambda r: job.banner)
         files = [pages.release_page(release, body, job.variants, job.attachment_sizes, job.zip_size),
-                 *mail.email_files(release, self.config, job.variants, body)]
+                 *mail.email_files(release, self.config, job.variants, body, variant_files=job.variant_files,
+                                   env=self.mail_env)]
         written = {f.relpath: write_staged(self.staging, f) for f in files}
         return Rendered(release.id, written, summary_of(release.summary, body))
 
@@ -114,13 +117,3 @@ def render_releases(jobs: list[ReleaseJob], config: Config, staging: Path, bodie
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config, staging, bodies)) as pool:
         yield from pool.map(_render_in_worker, jobs, chunksize=chunk)
 
-
-def batched(items: Iterable[ReleaseJob], size: int) -> Iterator[list[ReleaseJob]]:
-    batch: list[ReleaseJob] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -1,0 +1,477 @@
+"""The release as e-mail: press-service plain text, an HTML alternative and a complete MIME message.
+
+Headers are written by this module, not folded by the email package: Python 3.11.7 refolds a decoded
+encoded word such as `=?UTF-8?Q?=0A?=` into a real line break (CVE-2024-6923). Every value that is not
+plain ASCII, or that contains `=?`, is written as RFC 2047 encoded words, and every message is parsed
+back and its header set compared with the intended one before anyone gets to see it.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import email
+import email.errors
+import email.policy
+import hashlib
+import mimetypes
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage, Message, MIMEPart
+from email.utils import format_datetime, formataddr
+from pathlib import Path, PurePosixPath
+from typing import Any, cast
+from urllib.parse import quote
+
+from jinja2 import Environment
+from markupsafe import Markup
+
+from .config import Config, Contact, Rights
+from .errors import PressekitError, display_path
+from .markup import absolutize
+from .model import Photo, Release, Variant
+from .output import OutputFile
+from .plaintext import html_to_blocks, one_line, text_lines
+from .releases import CONTROL, LINE_BREAKS
+from .templates import make_environment
+
+POLICY = email.policy.SMTP.clone(utf8=False, refold_source="none")
+MAX_LINE_OCTETS = 998
+_FOLD_AT = 78
+_WORD_MAX = 66      # an encoded word fits on a line after "Subject: " (RFC 2047 allows 75)
+_EW_MAX = 75
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+")  # atext without "=" and "?": never looks like =?...?=
+_Q_LITERAL = re.compile(rb"[A-Za-z0-9!*+/-]")
+_PRINTABLE = re.compile(r"[ -~]*")
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
+
+class MailError(PressekitError):
+    """The e-mail cannot be made (no sender, attachments too large, ...)."""
+
+
+class HeaderError(MailError):
+    """A header value is unusable, or the message parsed back differs from the intended one."""
+
+
+@dataclass(frozen=True)
+class EmailParts:
+    """The three renderings of one release as e-mail."""
+
+    text: str       # email.txt
+    html: str       # email.html
+    message: bytes  # release.eml
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    """What the e-mail templates show of a photo: texts one line each, absolute URLs."""
+
+    caption: str
+    credit: str
+    alt: str
+    thumb_url: str
+    thumb_width: int | None
+    thumb_height: int | None
+    print_url: str
+    print_width: int | None
+    print_size: int | None
+    rights: Rights | None
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    """A file attached to the message (the web variant of a photo)."""
+
+    filename: str
+    data: bytes
+    content_type: str = "application/octet-stream"
+
+
+Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
+
+# --- the pipeline's entry points ---------------------------------------------
+
+
+def render_email(release: Release, config: Config, variants: Variants, body_html: str, *,
+                 variant_files: Mapping[str, Path] | None = None, env: Environment | None = None) -> EmailParts:
+    """Return email.txt, email.html and release.eml of a release; raise MailError/HeaderError."""
+    env = env or mail_environment(config)  # a caller rendering many releases passes one environment
+    context = email_context(release, config, variants, body_html)
+    layout = "email-ots.txt" if config.email.layout == "ots" else "email.txt"
+    text = env.get_template(layout).render(context)
+    html = env.get_template("email.html").render(context)
+    attachments = (photo_attachments(release, config, variants, variant_files)
+                   if config.email.attach_photos else ())
+    return EmailParts(text, html, build_message(release, config, text, html, attachments=attachments))
+
+
+def email_files(release: Release, config: Config, variants: Variants, body_html: str, *,
+                variant_files: Mapping[str, Path] | None = None, env: Environment | None = None) -> list[OutputFile]:
+    """Return `<id>/email.txt`, `<id>/email.html` and `<id>/release.eml` as output files."""
+    parts = render_email(release, config, variants, body_html, variant_files=variant_files, env=env)
+    return [
+        OutputFile(f"{release.id}/email.txt", parts.text.encode("utf-8")),
+        OutputFile(f"{release.id}/email.html", parts.html.encode("utf-8")),
+        OutputFile(f"{release.id}/release.eml", parts.message),
+    ]
+
+
+def find_release(releases: Sequence[Release], release_id: str) -> Release:
+    """Return the release with that id; raise PressekitError with a did-you-mean hint."""
+    for release in releases:
+        if release.id == release_id:
+            return release
+    ids = sorted(r.id for r in releases)
+    close = difflib.get_close_matches(release_id, ids, n=1) or [i for i in ids if release_id and release_id in i][:1]
+    hint = f"did you mean '{close[0]}'?" if close else "the id is the folder name under releases/"
+    raise PressekitError(f"no release with the id '{release_id}'\n  hint: {hint}")
+
+
+# --- what the templates see --------------------------------------------------
+
+
+def mail_environment(config: Config) -> Environment:
+    """The site's Jinja environment plus the `lines` filter (a configured text, one line per paragraph)."""
+    env = make_environment(config)
+    env.filters["lines"] = text_lines
+    return env
+
+
+def email_context(release: Release, config: Config, variants: Variants, body_html: str) -> dict[str, Any]:
+    """Return the template context shared by the text and HTML layouts."""
+    page_url = release_url(release, config)
+    absolute = absolutize(body_html, page_url)
+    blocks = html_to_blocks(absolute)
+    return {
+        "release": release,
+        "subject": subject_of(release, config),
+        "body": [line for block in blocks for line in block],
+        "blocks": blocks,
+        "body_html": Markup(inline_styles(absolute)),
+        "photos": [photo_view(release, photo, config, variants) for photo in release.photos],
+        "contact": config.contact(release.contact),
+        "dateline": one_line(release.dateline or config.site.dateline),
+        "release_url": page_url,
+    }
+
+
+def release_url(release: Release, config: Config) -> str:
+    """The absolute URL of the release page, the base of the body's relative links."""
+    return f"{config.site.base_url}{release.id}/"
+
+
+def subject_of(release: Release, config: Config) -> str:
+    """The Subject: the title, prefixed `Sperrfrist DD.MM.YYYY HH:MM Uhr: ` under an embargo."""
+    if release.embargo is None:
+        return release.title
+    return f"Sperrfrist {release.embargo.astimezone(config.site.tz):%d.%m.%Y %H:%M} Uhr: {release.title}"
+
+
+def photo_view(release: Release, photo: Photo, config: Config, variants: Variants) -> PhotoView:
+    """Thumbnail ("thumb", else the smallest variant) and print file ("metadata" credit, else largest)."""
+    made = variants.get((release.id, photo.file), ())
+    thumb = next((v for v in made if v.name == "thumb"), None) or min(made, key=lambda v: v.width, default=None)
+    clean = {s.name for s in config.variants if s.credit == "metadata"}
+    printed = max((v for v in made if v.name in clean), key=lambda v: v.width, default=None) \
+        or max(made, key=lambda v: v.width, default=None)
+    original = f"{config.site.base_url}{quote(release.id)}/{quote(photo.file)}"
+    return PhotoView(
+        caption=one_line(photo.caption), credit=one_line(photo.credit), alt=one_line(photo.alt),
+        thumb_url=_variant_url(thumb, config) if thumb else original,
+        thumb_width=thumb.width if thumb else None, thumb_height=thumb.height if thumb else None,
+        print_url=_variant_url(printed, config) if printed else original,
+        print_width=printed.width if printed else None, print_size=printed.size if printed else None,
+        rights=config.rights_for(photo.rights),
+    )
+
+
+def _variant_url(variant: Variant, config: Config) -> str:
+    return config.site.base_url + quote(variant.relpath)
+
+
+_STYLES = {
+    "p": "margin:0 0 16px 0;",
+    "h1": "margin:24px 0 8px 0;font-size:22px;line-height:1.3;",
+    "h2": "margin:24px 0 8px 0;font-size:19px;line-height:1.3;",
+    "h3": "margin:20px 0 8px 0;font-size:17px;line-height:1.3;",
+    "h4": "margin:16px 0 8px 0;font-size:16px;", "h5": "margin:16px 0 8px 0;font-size:15px;",
+    "h6": "margin:16px 0 8px 0;font-size:15px;",
+    "a": "color:#0b5394;text-decoration:underline;",
+    "ul": "margin:0 0 16px 0;padding-left:24px;", "ol": "margin:0 0 16px 0;padding-left:24px;",
+    "li": "margin:0 0 4px 0;",
+    "table": "border-collapse:collapse;margin:0 0 16px 0;width:100%;",
+    "th": "border:1px solid #cccccc;padding:4px 8px;background-color:#f2f2f2;text-align:left;",
+    "td": "border:1px solid #cccccc;padding:4px 8px;",
+    "blockquote": "margin:0 0 16px 0;padding:0 0 0 12px;border-left:3px solid #cccccc;color:#444444;",
+    "pre": "margin:0 0 16px 0;padding:8px;background-color:#f6f6f6;white-space:pre-wrap;font-size:14px;",
+    "code": "font-family:Consolas,Menlo,monospace;",
+    "img": "max-width:100%;height:auto;border:0;",
+    "hr": "border:0;border-top:1px solid #dddddd;margin:16px 0;",
+}
+_START_TAG = re.compile(r'<(%s)((?:\s+[^\s="/>]+(?:="[^"]*")?)*)\s*(/?)>' % "|".join(_STYLES))
+
+
+def inline_styles(fragment: str) -> str:
+    """Give the body's tags inline styles (mail clients ignore style sheets); keep their own styles last."""
+    def styled(m: re.Match[str]) -> str:
+        tag, attrs, close = m.groups()
+        own = re.search(r'\sstyle="([^"]*)"', attrs)
+        attrs = attrs.replace(own.group(0), "") if own else attrs
+        style = _STYLES[tag] + (own.group(1) if own else "")
+        return f'<{tag}{attrs} style="{style}"{close and " /"}>'
+    return _START_TAG.sub(styled, fragment)
+
+
+def photo_attachments(release: Release, config: Config, variants: Variants,
+                      variant_files: Mapping[str, Path] | None) -> tuple[MailAttachment, ...]:
+    """The web variant of each photo whose file is known; raise MailError above [email] attach_limit_mb."""
+    out: list[MailAttachment] = []
+    for photo in release.photos:
+        made = variants.get((release.id, photo.file), ())
+        burnt = {s.name for s in config.variants if s.credit == "burn"}
+        web = next((v for v in made if v.name == "web"), None) \
+            or max((v for v in made if v.name in burnt), key=lambda v: v.width, default=None)
+        path = (variant_files or {}).get(web.relpath) if web else None
+        if path is None:
+            continue  # the photo stage has not made it: the HTML e-mail links the photo instead
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise MailError(f"{release.id}: cannot read the photo to attach {path}: {exc.strerror}") from exc
+        name = PurePosixPath(web.relpath).name  # type: ignore[union-attr]
+        out.append(MailAttachment(name, data, mimetypes.guess_type(name)[0] or "application/octet-stream"))
+    total, limit = sum(len(a.data) for a in out), config.email.attach_limit_mb
+    if total > limit * 1024 * 1024:
+        raise MailError(f"{release.id}: the photos to attach have {total / 1048576:.1f} MB together; "
+                        f"[email] attach_limit_mb allows {limit:g} MB\n"
+                        "  hint: raise attach_limit_mb, or set attach_photos = false to send links only")
+    return tuple(out)
+
+
+# --- the MIME message --------------------------------------------------------
+
+
+def build_message(release: Release, config: Config, text: str, html: str, *, to: str | None = None,
+                  message_id: str | None = None, extra_headers: Sequence[tuple[str, str]] = (),
+                  attachments: Sequence[MailAttachment] = (), date: datetime | None = None) -> bytes:
+    """Return the deterministic RFC 5322 message (text + HTML alternatives); raise HeaderError."""
+    where = display_path(release.source, config.root)
+    fields = [address_field("From", *sender_of(config))]
+    if to is not None:
+        fields.append(address_field("To", *parse_address(to, "the recipient")))
+    fields.append(unstructured_field("Subject", subject_of(release, config), where))
+    when = format_datetime((date or release.published).astimezone(config.site.tz))
+    mid = message_id or f"<{release.id}@{config.site.domain}>"
+    if not re.fullmatch(r"<[!-;=?-~]+@[!-;=?-~]+>", mid):
+        raise HeaderError(f"Message-ID: {mid!r} is not of the form <id@domain>")
+    fields += [("Date", when, when), ("Message-ID", mid, mid)]
+    fields += [ascii_field(name, value) for name, value in extra_headers]
+    fields += [("MIME-Version", "1.0", "1.0"), ("Content-Language", config.site.language, config.site.language)]
+    names = [f[0].lower() for f in fields]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise HeaderError(f"the header {twice[0]} would be given twice")
+    seed = "\0".join([release.id, mid, text, html] + [hashlib.sha256(a.data).hexdigest() for a in attachments])
+    body = _body(text, html, attachments, hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16])
+    message = EmailMessage(policy=POLICY)
+    for name, raw, _ in fields:
+        message.set_raw(name, raw)
+    for name, raw in body.raw_items():
+        message.set_raw(name, raw)
+    message.set_payload(body.get_payload())
+    data = message.as_bytes(policy=POLICY)
+    check_headers(data, {name: expected for name, _, expected in fields} | dict(body.raw_items()))
+    return data
+
+
+def _body(text: str, html: str, attachments: Sequence[MailAttachment], token: str) -> MIMEPart:
+    alternative = _multipart("alternative", f"=_pk_alt_{token}",
+                             [_leaf("text/plain; charset=\"utf-8\"", text.encode("utf-8")),
+                              _leaf("text/html; charset=\"utf-8\"", html.encode("utf-8"))])
+    if not attachments:
+        return alternative
+    files = [_leaf(a.content_type, a.data, disposition=_disposition(a.filename)) for a in attachments]
+    return _multipart("mixed", f"=_pk_mix_{token}", [alternative, *files])
+
+
+def _multipart(subtype: str, boundary: str, parts: list[MIMEPart]) -> MIMEPart:
+    part = MIMEPart(policy=POLICY)
+    part.set_raw("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
+    part.set_payload(cast("list[Message | str]", parts))
+    return part
+
+
+def _leaf(content_type: str, data: bytes, disposition: str | None = None) -> MIMEPart:
+    # base64 keeps the bytes exactly: the part decodes to email.txt as written, without a final newline
+    # added or LF turned into CRLF, and no line of the message gets near 998 octets.
+    part = MIMEPart(policy=POLICY)
+    part.set_raw("Content-Type", content_type)
+    part.set_raw("Content-Transfer-Encoding", "base64")
+    if disposition:
+        part.set_raw("Content-Disposition", disposition)
+    part.set_payload(base64.encodebytes(data).decode("ascii"))
+    return part
+
+
+def _disposition(filename: str) -> str:
+    if _PRINTABLE.fullmatch(filename) and not re.search(r'["\\]', filename):
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename*=utf-8''{quote(filename, safe='')}"
+
+
+def check_headers(message: bytes, expected: Mapping[str, str]) -> None:
+    """Parse the message back; raise HeaderError unless its headers are exactly `expected`, each once."""
+    for number, line in enumerate(message.split(b"\r\n"), 1):
+        if len(line) > MAX_LINE_OCTETS:
+            raise HeaderError(f"line {number} of the message has {len(line)} octets; the limit is {MAX_LINE_OCTETS}")
+    parsed = email.message_from_bytes(message, policy=email.policy.default)
+    want = {name.lower(): value for name, value in expected.items()}
+    found = [name.lower() for name in parsed.keys()]
+    problems = [f"unexpected header {name}" for name in sorted(set(found) - set(want))]
+    problems += [f"missing header {name}" for name in sorted(set(want) - set(found))]
+    problems += [f"header {name} appears {found.count(name)} times" for name in sorted(set(found))
+                 if found.count(name) > 1]
+    if problems:
+        raise HeaderError("the message does not carry the intended headers: " + "; ".join(problems))
+    for name, value in want.items():
+        actual = _decoded(parsed[name])
+        if actual != value:
+            raise HeaderError(f"the message's {name} header reads {actual!r}, not {value!r}")
+
+
+def _decoded(header: Any) -> str:
+    if hasattr(header, "addresses"):
+        return ", ".join(_canonical(a.display_name, a.addr_spec) for a in header.addresses)
+    return str(header)
+
+
+def _canonical(display: str, addr: str) -> str:
+    return f"{display} <{addr}>" if display else addr
+
+
+# --- header values -----------------------------------------------------------
+
+
+def sender_of(config: Config) -> tuple[str, str]:
+    """(display name, address) from [email] from, else from the default contact and the organisation."""
+    if config.email.sender:
+        return parse_address(config.email.sender, "pressekit.toml: [email] from")
+    contact: Contact | None = config.contact(None)
+    if contact is None or not contact.email:
+        raise MailError("the e-mail has no sender\n  hint: set [email] from in pressekit.toml, "
+                        "or give the first [contacts.*] an email")
+    org = config.site.organisation
+    name = f"{contact.label} {org}" if contact.label else (f"{contact.name}, {org}" if contact.name else org)
+    return parse_address(formataddr((one_line(name), contact.email)), "the first contact's email")
+
+
+def parse_address(value: str, what: str) -> tuple[str, str]:
+    """Return (display name, addr-spec) of exactly one ASCII address; raise HeaderError otherwise."""
+    _check_value(what, value)
+    try:
+        header = email.policy.default.header_factory("to", value)
+        addresses = header.addresses
+    except (email.errors.MessageError, IndexError, ValueError):
+        addresses = ()
+    if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
+        raise HeaderError(f"{what} is not one e-mail address: {value!r}")
+    display, addr = addresses[0].display_name, addresses[0].addr_spec
+    if not _PRINTABLE.fullmatch(addr) or " " in addr:
+        raise HeaderError(f"{what}: the address {addr!r} must be plain ASCII")
+    return one_line(display), addr
+
+
+def address_field(name: str, display: str, addr: str) -> tuple[str, str, str]:
+    """(name, folded raw value, decoded value) of an address header."""
+    canonical = _canonical(display, addr)
+    if not display:
+        return name, addr, canonical
+    if _PRINTABLE.fullmatch(display) and "=?" not in display:
+        return name, _fold(name, [formataddr((display, addr))]), canonical
+    return name, _fold(name, _spaced(_phrase_words(name, display)) + [f" <{addr}>"]), canonical
+
+
+def _phrase_words(name: str, display: str) -> list[str]:
+    """A display name as one encoded word, or as plain atoms and encoded words that never touch.
+
+    Decoders disagree about the space between two encoded words of a name (RFC 2047 drops it, Python's
+    address parser keeps it), so two encoded words are never written side by side.
+    """
+    if len(whole := _q_word(display)) <= _EW_MAX:
+        return [whole]
+    words: list[str] = []
+    run: list[str] = []
+    for token in display.split(" ") + [""]:
+        if run and (not token or _ATOM.fullmatch(token)):
+            if len(word := _q_word(" ".join(run))) > _EW_MAX:
+                raise HeaderError(f"{name}: the name {display!r} is too long for a mail header; shorten it")
+            words.append(word)
+            run = []
+        if _ATOM.fullmatch(token):
+            words.append(token)
+        elif token:
+            run.append(token)
+    return words
+
+
+def unstructured_field(name: str, value: str, where: str = "") -> tuple[str, str, str]:
+    """(name, folded raw value, value) of a text header: plain ASCII when safe, else encoded words."""
+    _check_value(f"{where}: {name}" if where else name, value)
+    if _PRINTABLE.fullmatch(value) and "=?" not in value:
+        chunks = re.findall(r"\s*\S+", value)
+        folded = _fold(name, chunks)
+        if "".join(chunks) == value and all(len(line) <= _FOLD_AT for line in f"{name}: {folded}".split("\n")):
+            return name, folded, value
+    return name, _fold(name, _spaced(encoded_words(value))), value
+
+
+def ascii_field(name: str, value: str) -> tuple[str, str, str]:
+    """(name, folded raw value, value) of a structured extra header such as List-Unsubscribe (ASCII only)."""
+    if not _FIELD_NAME.fullmatch(name):
+        raise HeaderError(f"{name!r} is not a header name")
+    _check_value(name, value)
+    if not _PRINTABLE.fullmatch(value):
+        raise HeaderError(f"{name}: the value must be plain ASCII: {value!r}")
+    return name, _fold(name, re.findall(r"\s*\S+", value)), value
+
+
+def _check_value(what: str, value: str) -> None:
+    if m := LINE_BREAKS.search(value) or CONTROL.search(value):
+        raise HeaderError(f"{what}: contains U+{ord(m.group()):04X}; a header value must be a single line "
+                          "without control characters")
+
+
+def encoded_words(text: str) -> list[str]:
+    """RFC 2047 Q-encoded words of text, none longer than _WORD_MAX, never splitting a character."""
+    words: list[str] = []
+    current = ""
+    for ch in text:
+        if current and len(_q_word(current + ch)) > _WORD_MAX:
+            words.append(_q_word(current))
+            current = ""
+        current += ch
+    return words + [_q_word(current)] if current else words
+
+
+def _q_word(text: str) -> str:
+    # Only the characters RFC 2047 allows in a phrase stay literal, so the word is safe in any header.
+    encoded = "".join("_" if b == 0x20 else chr(b) if _Q_LITERAL.fullmatch(bytes([b])) else f"={b:02X}"
+                      for b in text.encode("utf-8"))
+    return f"=?utf-8?q?{encoded}?="
+
+
+def _spaced(words: list[str]) -> list[str]:
+    return [w if i == 0 else " " + w for i, w in enumerate(words)]
+
+
+def _fold(name: str, chunks: list[str]) -> str:
+    """Join chunks (each but the first starting with white space), breaking lines before a chunk."""
+    lines = [f"{name}: "]
+    for i, chunk in enumerate(chunks):
+        if i and len(lines[-1]) + len(chunk) > _FOLD_AT:
+            lines.append(chunk)
+        else:
+            lines[-1] += chunk
+    return "\n".join(lines)[len(name) + 2:]
