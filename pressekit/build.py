@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,7 +82,8 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
     root, output = root.resolve(), output.resolve()
     report, clock = BuildReport(), _Clock()
     store = Store(root / CACHE_DIR)
-    state_name = "state-" + digest(output, preview)[:16]
+    # one state per output folder; previews (a new temporary folder each session) share one
+    state_name = "state-preview" if preview else "state-" + digest(output)[:16]
     previous: _State | None = store.load(state_name)
     if previous is not None and previous.output != _dir_stamp(output):
         previous = None
@@ -211,6 +212,11 @@ def _render(config: Config, chosen: list[Release], made: photos.PhotoResult, now
         else:
             groups.put("list:" + spec.relpath, key, [pages.render_list(spec)])
             report.pages_rendered += 1
+    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
+    tags = sorted({slugify(t): t for r in reversed(chosen) for t in r.tags}.items(), key=lambda x: x[1].casefold())
+    archive_key = digest(base, years, tags)
+    if not groups.reuse("archive", archive_key):
+        groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
     _feed_group(config, chosen, made.variants, now, base, keys, groups, staging)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(_sources(config, chosen).items())])

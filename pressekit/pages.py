@@ -222,6 +222,11 @@ class PageRenderer:
                            items=spec.items, pager=dict(spec.pager), heading=spec.heading,
                            tag_url=lambda tag: f"themen/{slugify(tag)}/", **dict(spec.extra))
 
+    def archive(self, years: Sequence[tuple[int, int]], tags: Sequence[tuple[str, str]]) -> OutputFile:
+        """archiv/index.html: every year with its number of releases, and every tag."""
+        relpath = "archiv/index.html"
+        return self.render("archive.html", relpath, page=self.page(relpath, "Archiv"), years=years, tags=tags)
+
     def not_found(self) -> OutputFile:
         """404.html: served at any depth, so its links start at the site's absolute path."""
         info = self.page("404.html", "Seite nicht gefunden")
