@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import BuildFailed, PressekitError
+from .errors import BuildFailed, PressekitError, SourceError
 
 
 def parse_now(value: str | None) -> datetime:
@@ -120,7 +120,7 @@ def check(site: Path, now: str | None, strict: bool, fmt: str) -> None:
         sys.exit(1)
 
 
-def _print_problems(problems: list, count: int) -> None:
+def _print_problems(problems: list[SourceError], count: int) -> None:
     """Human output of `check`: grouped by file, coloured on a terminal."""
     color = sys.stdout.isatty() and not os.environ.get("CI") and not os.environ.get("NO_COLOR")
     style = click.style if color else (lambda text, **_: text)
@@ -138,7 +138,7 @@ def _print_problems(problems: list, count: int) -> None:
     if not problems:
         click.echo(f"{count} release{'s' if count != 1 else ''} checked, no problems found.")
         return
-    click.echo(("\n" if problems else "") + f"{count} release{'s' if count != 1 else ''} checked: "
+    click.echo(f"\n{count} release{'s' if count != 1 else ''} checked: "
                f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}.")
 
 
