@@ -64,7 +64,7 @@ class Site:
             self.write(rid, index.read_text().replace("\n---\n", f"\n---\nNeuer Absatz {n}.\n\n", 1))
         elif action == "title" and index:
             self.write(rid, index.read_text().replace("title: ", f"title: Neu {n} ", 1))
-        elif action == "tag" and index:
+        elif action == "tag" and index and f"Thema{n % 2}" not in index.read_text():
             self.write(rid, index.read_text().replace("tags: [", f"tags: [Thema{n % 2}, ", 1))
         elif action == "credit" and rid == self.ids[0] and index:
             self.write(rid, index.read_text().replace("credit: ", f"credit: Neu{n} ", 1))
