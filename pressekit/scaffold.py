@@ -1,0 +1,102 @@
+"""`pressekit new`: a new release folder with every front-matter field explained in German."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+
+from .config import Config, load_config
+from .errors import BuildFailed, PressekitError, display_path
+from .releases import LINE_BREAKS, RELEASES_DIR
+from .slugs import slugify
+
+MAX_SLUG = 60
+# Comments start in this column, so that the file reads like a form.
+_COLUMN = 40
+
+
+def release_id(title: str, day: date) -> str:
+    """The folder name of a new release: `<YYYY-MM-DD>-<slug of the title>`; raise PressekitError when unusable."""
+    if not title.strip():
+        raise PressekitError("the title is empty; give it in quotes, e.g. pressekit new \"Neuer Radweg eröffnet\"")
+    if LINE_BREAKS.search(title.strip()):
+        raise PressekitError("the title contains a line break; a title is a single line")
+    slug = slugify(title)
+    if not slug:
+        raise PressekitError(f"the title {title!r} has no letters or digits to name the folder after")
+    if len(slug) > MAX_SLUG:  # file systems allow 255 bytes; a URL should stay readable
+        slug = slug[:MAX_SLUG + 1].rsplit("-", 1)[0] or slug[:MAX_SLUG]
+    return f"{day.isoformat()}-{slug}"
+
+
+def new_release(root: Path, title: str, day: date | None = None, now: datetime | None = None) -> Path:
+    """Create releases/<date>-<slug>/index.md and return its path; `day` defaults to `now`'s date in the site's zone.
+
+    Raises BuildFailed when pressekit.toml is invalid and PressekitError when the release exists.
+    """
+    config, errors = load_config(root)
+    if config is None:
+        raise BuildFailed(errors)
+    if day is None:
+        if now is None:
+            raise ValueError("new_release needs a day or the current time")
+        day = now.astimezone(config.site.tz).date()
+    folder = root / RELEASES_DIR / release_id(title, day)
+    source = folder / "index.md"
+    if folder.exists():
+        raise PressekitError(f"{display_path(folder, root)}/ already exists; nothing was changed "
+                             "(choose another title or --date, or edit the existing release)")
+    folder.mkdir(parents=True)
+    source.write_text(release_template(title.strip(), day, config), encoding="utf-8")
+    return source
+
+
+def release_template(title: str, day: date, config: Config) -> str:
+    """The text of a new index.md: required fields filled in, optional ones commented out, all explained."""
+    tz = config.site.tz
+    embargo = datetime.combine(day, time(10, 0), tzinfo=tz).isoformat()
+    contact = config.contacts[0].key if config.contacts else None
+    rights = config.rights[0].key if config.rights else "press"
+    lines = [
+        "---",
+        "# Neue Pressemitteilung. Zeilen mit '#' sind Erläuterungen; für ein optionales Feld",
+        "# das '#' am Zeilenanfang entfernen. `pressekit check` prüft die Angaben.",
+        _field(f"title: {_quoted(title)}", "Überschrift, zugleich Betreff der E-Mail (höchstens 120 Zeichen)"),
+        _field(f"date: {day.isoformat()}", "Meldungsdatum: JJJJ-MM-TT oder mit Uhrzeit 2025-07-02T10:00:00+02:00"),
+        _field("draft: true", "Entwurf: wird nie veröffentlicht; auf false setzen, wenn die Meldung erscheinen darf"),
+        _field(f"contact: {contact}", "Pressekontakt: ein Schlüssel aus [contacts.*] in pressekit.toml")
+        if contact else _field("# contact: pressestelle", "Pressekontakt: in pressekit.toml ist noch kein [contacts.*]"),
+        "",
+        "# Optionale Felder",
+        _field(f"# embargo: {embargo}", "Sperrfrist: vorher wird die Meldung nicht veröffentlicht"),
+        _field(f"# updated: {embargo}", "Zeitpunkt einer Korrektur"),
+        _field("# subtitle: Unterzeile", "Unterzeile: auf der Seite und in den Feeds"),
+        _field("# summary: Anreißer für Listen und Feeds", "höchstens 300 Zeichen; sonst gilt der erste Absatz"),
+        _field(f"# dateline: {config.site.dateline or 'Ort'}", "Ortsmarke (E-Mail-Layout ots)"),
+        _field("# tags: [Verwaltung, Verkehr]", "Themen: je eine Seite und ein RSS-Feed"),
+        _field("# photos:", "Fotos: die Dateien liegen in diesem Ordner"),
+        _field("#   - file: foto.jpg", "Dateiname"),
+        _field("#     caption: Bildunterschrift", "Bildunterschrift: wer oder was ist zu sehen"),
+        _field("#     credit: Vorname Name/ Organisation", "Fotonachweis: Pflicht für jedes Foto"),
+        _field("#     alt: Beschreibung des Bildes", "Alternativtext: was das Bild zeigt, nicht die Bildunterschrift"),
+        _field(f"#     rights: {rights}", "Nutzungsrechte: ein Schlüssel aus [rights.*]; sonst gilt der erste"),
+        _field("# attachments:", "Downloads, z. B. PDF: die Dateien liegen in diesem Ordner"),
+        _field("#   - file: dokument.pdf", "Dateiname"),
+        _field("#     title: Titel des Dokuments", "so heißt der Link auf der Seite"),
+        "---",
+        "<!-- Hier beginnt der Text der Meldung (Markdown). Der erste Absatz ist der Anreißer,",
+        "     Zwischenüberschriften beginnen mit '## ' (die Überschrift der Seite ist der Titel).",
+        "     Dieser Kommentar erscheint nirgends und kann gelöscht werden. -->",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _field(text: str, comment: str) -> str:
+    return f"{text.ljust(_COLUMN - 1)} # {comment}"
+
+
+def _quoted(value: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML); keeps umlauts and „quotes“ readable."""
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,129 @@
+"""`pressekit timeline`: what goes live when, and the rebuild schedule that makes it happen.
+
+A static site only changes when it is built: an embargoed release goes online with the first
+build after its embargo lifts. `--cron` and `--systemd` print schedules that build at exactly
+those moments.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .config import Config
+from .model import Release
+
+WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The releases still to come at `now`: scheduled ones by lift time, and drafts."""
+
+    now: datetime
+    scheduled: tuple[Release, ...]   # not drafts, published > now; earliest first
+    drafts: tuple[Release, ...]      # by id
+
+
+def plan_timeline(releases: list[Release], now: datetime) -> Timeline:
+    """Return the releases that go live after `now` (by lift time) and the drafts."""
+    scheduled = sorted((r for r in releases if not r.draft and r.published > now), key=lambda r: (r.published, r.id))
+    drafts = sorted((r for r in releases if r.draft), key=lambda r: r.id)
+    return Timeline(now, tuple(scheduled), tuple(drafts))
+
+
+def german_datetime(value: datetime, tz: ZoneInfo) -> str:
+    """'Do 03.12.2026, 10:00 Uhr' in the site's time zone."""
+    local = value.astimezone(tz)
+    return f"{WEEKDAYS[local.weekday()]} {local:%d.%m.%Y, %H:%M} Uhr"
+
+
+def reason(release: Release) -> str:
+    """Why a scheduled release is not online yet: 'Sperrfrist' or 'Meldungsdatum'."""
+    return "Sperrfrist" if release.embargo is not None and release.embargo >= release.date else "Meldungsdatum"
+
+
+def format_timeline(timeline: Timeline, config: Config) -> str:
+    """The human listing, in German."""
+    tz = config.site.tz
+    out = [f"Zeitplan, Stand {german_datetime(timeline.now, tz)} ({config.site.timezone})", ""]
+    if timeline.scheduled:
+        out.append("Geht online (mit dem ersten Build ab diesem Zeitpunkt):")
+        out.extend(f"  {german_datetime(r.published, tz)}  {reason(r):<13}  {r.id}  {r.title}"
+                   for r in timeline.scheduled)
+    else:
+        out.append("Keine Meldung mit Sperrfrist oder künftigem Datum.")
+    if timeline.drafts:
+        out += ["", "Entwürfe (erscheinen erst mit draft: false):"]
+        out.extend(f"  {r.id}  {r.title}" for r in timeline.drafts)
+    return "\n".join(out) + "\n"
+
+
+def lift_times(timeline: Timeline) -> list[tuple[datetime, list[str]]]:
+    """Distinct moments at which something goes live, each with the ids that do."""
+    moments: dict[datetime, list[str]] = {}
+    for release in timeline.scheduled:
+        moments.setdefault(release.published, []).append(release.id)
+    return sorted(moments.items())
+
+
+def _ceil_minute(value: datetime) -> datetime:
+    """cron counts in minutes: a build a little late publishes, a build a little early does not."""
+    if value.second or value.microsecond:
+        return value.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return value
+
+
+def cron_lines(timeline: Timeline, config: Config, site: Path) -> str:
+    """crontab lines (in the site's time zone) that build the site when each release goes live."""
+    tz_name = config.site.timezone
+    # '%' ends the command in a crontab line unless escaped
+    command = f"cd {shlex.quote(str(site))} && pressekit build".replace("%", "\\%")
+    out = [
+        f"# pressekit: build {config.site.title} when scheduled releases go live.",
+        "# cron has no year: each line runs yearly; run `pressekit timeline --cron` again after changes.",
+        "# If cron does not find pressekit, write its full path (see `command -v pressekit`).",
+        f"CRON_TZ={tz_name}",
+    ]
+    for moment, ids in lift_times(timeline):
+        local = _ceil_minute(moment.astimezone(config.site.tz))
+        out.append(f"# {german_datetime(moment, config.site.tz)}: {', '.join(ids)}")
+        out.append(f"{local.minute} {local.hour} {local.day} {local.month} * {command}")
+    if not timeline.scheduled:
+        out.append("# nothing scheduled")
+    return "\n".join(out) + "\n"
+
+
+def systemd_timer(timeline: Timeline, config: Config, site: Path) -> str:
+    """A systemd .timer unit with one OnCalendar= per lift time, and the .service it starts (as comments)."""
+    tz_name = config.site.timezone
+    out = [
+        "# pressekit-build.timer: build the site when scheduled releases go live.",
+        "# Save as ~/.config/systemd/user/pressekit-build.timer, next to pressekit-build.service:",
+        "#   [Service]",
+        "#   Type=oneshot",
+        f"#   WorkingDirectory={site}",
+        "#   ExecStart=pressekit build",
+        "# then: systemctl --user daemon-reload && systemctl --user enable --now pressekit-build.timer",
+        "[Unit]",
+        f"Description=pressekit: build {config.site.title} when releases go live",
+        "",
+        "[Timer]",
+    ]
+    for moment, ids in lift_times(timeline):
+        local = moment.astimezone(config.site.tz)
+        stamp = f"{local:%Y-%m-%d %H:%M:%S}"
+        out.append(f"# {', '.join(ids)}")
+        out.append(f"OnCalendar={stamp} {tz_name}")
+    if not timeline.scheduled:
+        out.append("# nothing scheduled")
+    out += ["AccuracySec=1s", "Persistent=true", "Unit=pressekit-build.service", "",
+            "[Install]", "WantedBy=timers.target"]
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["Timeline", "plan_timeline", "format_timeline", "cron_lines", "systemd_timer", "german_datetime",
+           "lift_times", "reason"]
