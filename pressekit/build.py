@@ -32,7 +32,7 @@ from .model import Release, public_releases
 from .output import OutputFile, apply_files
 from .pages import ListPage, PageRenderer, Teaser, teaser_of
 from .releases import RELEASES_DIR, load_site
-from .render import BodyCache, ReleaseJob, render_releases, write_staged
+from .render import BodyCache, ReleaseJob, Staging, render_releases
 from .slugs import slugify
 from .templates import make_environment, theme_dir
 
@@ -171,7 +171,7 @@ class _Groups:
 
     def __init__(self, previous: _State | None, staging: Path):
         self.previous = previous.groups if previous else {}
-        self.staging = staging
+        self.staging = Staging(staging)
         self.groups: dict[str, tuple[str, dict[str, str]]] = {}
 
     def reuse(self, name: str, key: str) -> bool:
@@ -182,7 +182,7 @@ class _Groups:
         return False
 
     def put(self, name: str, key: str, files: list[OutputFile]) -> None:
-        self.groups[name] = (key, {f.relpath: (write_staged(self.staging, f) if f.data is not None
+        self.groups[name] = (key, {f.relpath: (self.staging.write(f) if f.data is not None
                                                else "source:" + _source_key(f.source)) for f in files})
 
     def put_written(self, name: str, key: str, written: dict[str, str]) -> None:
@@ -200,7 +200,9 @@ def _render(config: Config, chosen: list[Release], made: photos.PhotoResult, now
     base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview)
     groups = _Groups(previous, staging)
     summaries = dict(previous.summaries) if previous else {}
-    keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, staging, report, jobs, progress)
+    in_feeds = _feed_releases(config, chosen, now)
+    keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, staging, report, jobs,
+                           progress, frozenset(r.id for r in in_feeds))
     env = make_environment(config)
     pages = PageRenderer(env, config, feeds.feed_links(config))
     teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
@@ -217,7 +219,7 @@ def _render(config: Config, chosen: list[Release], made: photos.PhotoResult, now
     archive_key = digest(base, years, tags)
     if not groups.reuse("archive", archive_key):
         groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
-    _feed_group(config, chosen, made.variants, now, base, keys, groups, staging)
+    _feed_group(config, in_feeds, made.variants, now, base, keys, groups)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(_sources(config, chosen).items())])
     if not groups.reuse("404", base):
@@ -232,7 +234,7 @@ def _render(config: Config, chosen: list[Release], made: photos.PhotoResult, now
 
 def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
                     base: str, groups: _Groups, summaries: dict[str, str], staging: Path, report: BuildReport,
-                    jobs: int | None, progress: Progress | None) -> dict[str, str]:
+                    jobs: int | None, progress: Progress | None, keep: frozenset[str]) -> dict[str, str]:
     """Render the page and e-mails of every release whose key changed; return release id -> key."""
     zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
     attach = config.email.attach_photos
@@ -252,7 +254,7 @@ def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoRes
         else:
             todo.append(job)
     for n, rendered in enumerate(render_releases(todo, config, staging, config.root / CACHE_DIR / "bodies",
-                                                 jobs or os.cpu_count() or 1), 1):
+                                                 jobs or os.cpu_count() or 1, keep), 1):
         groups.put_written("release:" + rendered.id, keys[rendered.id], rendered.files)
         summaries[rendered.id] = rendered.summary
         report.pages_rendered += 1
@@ -288,21 +290,25 @@ def _list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> l
     return specs
 
 
-def _feed_group(config: Config, chosen: list[Release], variants: photos.VariantMap, now: datetime, base: str,
-                keys: dict[str, str], groups: _Groups, staging: Path) -> None:
-    """The feeds and the news sitemap: rendered again only when a release they list changed."""
+def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list[Release]:
+    """The releases some feed lists: the newest overall, the newest per tag, and the news window."""
     limit = config.feeds.items
-    listed = {r.id: r for r in chosen[:limit]}
     per_tag: dict[str, int] = defaultdict(int)
-    for release in chosen:
+    listed: list[Release] = []
+    for n, release in enumerate(chosen):
+        wanted = n < limit or now - feeds.NEWS_WINDOW <= release.published <= now
         for slug in {slugify(t) for t in release.tags}:
             per_tag[slug] += 1
-            if per_tag[slug] <= limit:
-                listed[release.id] = release
-    recent = [r.id for r in chosen if now - feeds.NEWS_WINDOW <= r.published <= now]
-    for rid in recent:
-        listed[rid] = next(r for r in chosen if r.id == rid)
-    subset = [r for r in chosen if r.id in listed]
+            wanted = wanted or per_tag[slug] <= limit
+        if wanted:
+            listed.append(release)
+    return listed
+
+
+def _feed_group(config: Config, subset: list[Release], variants: photos.VariantMap, now: datetime, base: str,
+                keys: dict[str, str], groups: _Groups) -> None:
+    """The feeds and the news sitemap: rendered again only when a release they list changed."""
+    recent = [r.id for r in subset if now - feeds.NEWS_WINDOW <= r.published <= now]
     key = digest(base, [keys[r.id] for r in subset], recent)
     if groups.reuse("feeds", key):
         return

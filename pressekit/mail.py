@@ -20,10 +20,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage, Message, MIMEPart
 from email.utils import format_datetime, formataddr
 from pathlib import Path, PurePosixPath
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment
@@ -275,45 +274,47 @@ def build_message(release: Release, config: Config, text: str, html: str, *, to:
     if twice := sorted({n for n in names if names.count(n) > 1}):
         raise HeaderError(f"the header {twice[0]} would be given twice")
     seed = "\0".join([release.id, mid, text, html] + [hashlib.sha256(a.data).hexdigest() for a in attachments])
-    body = _body(text, html, attachments, hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16])
-    message = EmailMessage(policy=POLICY)
-    for name, raw, _ in fields:
-        message.set_raw(name, raw)
-    for name, raw in body.raw_items():
-        message.set_raw(name, raw)
-    message.set_payload(body.get_payload())
-    data = message.as_bytes(policy=POLICY)
-    check_headers(data, {name: expected for name, _, expected in fields} | dict(body.raw_items()))
+    head = "".join(f"{name}: {raw}\r\n".replace("\r\n", "\n").replace("\n", "\r\n") for name, raw, _ in fields)
+    body_headers, body = _body(text, html, attachments, hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16])
+    data = (head + _header_block(body_headers)).encode("ascii") + b"\r\n" + body
+    check_headers(data, {name: expected for name, _, expected in fields} | dict(body_headers))
     return data
 
 
-def _body(text: str, html: str, attachments: Sequence[MailAttachment], token: str) -> MIMEPart:
+# The MIME structure is written directly (every header is already encoded and folded above):
+# the email package's generator would parse each header again, at a cost that dominates sending.
+Headers = list[tuple[str, str]]
+
+
+def _header_block(headers: Headers) -> str:
+    return "".join(f"{name}: {value}\r\n" for name, value in headers)
+
+
+def _body(text: str, html: str, attachments: Sequence[MailAttachment], token: str) -> tuple[Headers, bytes]:
+    """The top-level Content-Type header and the encoded body of the message."""
     alternative = _multipart("alternative", f"=_pk_alt_{token}",
-                             [_leaf("text/plain; charset=\"utf-8\"", text.encode("utf-8")),
-                              _leaf("text/html; charset=\"utf-8\"", html.encode("utf-8"))])
+                             [_leaf('text/plain; charset="utf-8"', text.encode("utf-8")),
+                              _leaf('text/html; charset="utf-8"', html.encode("utf-8"))])
     if not attachments:
         return alternative
     files = [_leaf(a.content_type, a.data, disposition=_disposition(a.filename)) for a in attachments]
     return _multipart("mixed", f"=_pk_mix_{token}", [alternative, *files])
 
 
-def _multipart(subtype: str, boundary: str, parts: list[MIMEPart]) -> MIMEPart:
-    part = MIMEPart(policy=POLICY)
-    part.set_raw("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
-    part.set_payload(cast("list[Message | str]", parts))
-    return part
+def _multipart(subtype: str, boundary: str, parts: list[tuple[Headers, bytes]]) -> tuple[Headers, bytes]:
+    delimiter = f"--{boundary}\r\n".encode("ascii")
+    body = b"".join(delimiter + _header_block(headers).encode("ascii") + b"\r\n" + payload + b"\r\n"
+                    for headers, payload in parts)
+    return [("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')], body + f"--{boundary}--\r\n".encode("ascii")
 
 
-def _leaf(content_type: str, data: bytes, disposition: str | None = None) -> MIMEPart:
+def _leaf(content_type: str, data: bytes, disposition: str | None = None) -> tuple[Headers, bytes]:
     # base64 keeps the bytes exactly: the part decodes to email.txt as written, without a final newline
     # added or LF turned into CRLF, and no line of the message gets near 998 octets.
-    part = MIMEPart(policy=POLICY)
-    part.set_raw("Content-Type", content_type)
-    part.set_raw("Content-Transfer-Encoding", "base64")
+    headers = [("Content-Type", content_type), ("Content-Transfer-Encoding", "base64")]
     if disposition:
-        part.set_raw("Content-Disposition", disposition)
-    part.set_payload(base64.encodebytes(data).decode("ascii"))
-    return part
+        headers.append(("Content-Disposition", disposition))
+    return headers, base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
 def _disposition(filename: str) -> str:
@@ -448,20 +449,29 @@ def _check_value(what: str, value: str) -> None:
 def encoded_words(text: str) -> list[str]:
     """RFC 2047 Q-encoded words of text, none longer than _WORD_MAX, never splitting a character."""
     words: list[str] = []
-    current = ""
+    current: list[str] = []
+    length = len(_Q_PREFIX) + len(_Q_SUFFIX)
     for ch in text:
-        if current and len(_q_word(current + ch)) > _WORD_MAX:
-            words.append(_q_word(current))
-            current = ""
-        current += ch
-    return words + [_q_word(current)] if current else words
+        piece = _q_encode(ch)
+        if current and length + len(piece) > _WORD_MAX:
+            words.append(_Q_PREFIX + "".join(current) + _Q_SUFFIX)
+            current, length = [], len(_Q_PREFIX) + len(_Q_SUFFIX)
+        current.append(piece)
+        length += len(piece)
+    return words + [_Q_PREFIX + "".join(current) + _Q_SUFFIX] if current else words
+
+
+_Q_PREFIX, _Q_SUFFIX = "=?utf-8?q?", "?="
+
+
+def _q_encode(text: str) -> str:
+    # Only the characters RFC 2047 allows in a phrase stay literal, so the word is safe in any header.
+    return "".join("_" if b == 0x20 else chr(b) if _Q_LITERAL.fullmatch(bytes([b])) else f"={b:02X}"
+                   for b in text.encode("utf-8"))
 
 
 def _q_word(text: str) -> str:
-    # Only the characters RFC 2047 allows in a phrase stay literal, so the word is safe in any header.
-    encoded = "".join("_" if b == 0x20 else chr(b) if _Q_LITERAL.fullmatch(bytes([b])) else f"={b:02X}"
-                      for b in text.encode("utf-8"))
-    return f"=?utf-8?q?{encoded}?="
+    return f"{_Q_PREFIX}{_q_encode(text)}{_Q_SUFFIX}"
 
 
 def _spaced(words: list[str]) -> list[str]:

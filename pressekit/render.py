@@ -46,13 +46,23 @@ class Rendered:
     summary: str
 
 
-def write_staged(staging: Path, f: OutputFile) -> str:
-    """Write an OutputFile's bytes under staging and return their digest."""
-    data = f.read()
-    target = staging / f.relpath
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+class Staging:
+    """The folder a build renders into before output/ is touched."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.dirs: set[Path] = set()
+
+    def write(self, f: OutputFile) -> str:
+        """Write an OutputFile's bytes under the staging folder and return their digest."""
+        data = f.read()
+        target = self.root / f.relpath
+        if target.parent not in self.dirs:  # one mkdir per folder, not per file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.dirs.add(target.parent)
+        with open(target, "wb") as fp:
+            fp.write(data)
+        return hashlib.sha256(data).hexdigest()
 
 
 class BodyCache:
@@ -61,44 +71,48 @@ class BodyCache:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def html(self, release: Release) -> str:
+    def html(self, release: Release, keep: bool = True) -> str:
+        """The body HTML, from the cache or rendered; kept in the cache when `keep` (the feeds will need it)."""
         path = self.folder / f"{digest(release.body)}.html"
         try:
             return path.read_text("utf-8")
         except OSError:
-            html = render_html(release.body)
+            pass
+        html = render_html(release.body)
+        if keep:
             self.folder.mkdir(parents=True, exist_ok=True)
             temp = path.with_name(f".{path.name}.{os.getpid()}")
             temp.write_text(html, "utf-8")
             os.replace(temp, path)
-            return html
+        return html
 
 
 class ReleaseRenderer:
     """Renders release jobs of one site into a staging folder."""
 
-    def __init__(self, config: Config, staging: Path, bodies: Path):
-        self.config, self.staging, self.bodies = config, staging, BodyCache(bodies)
+    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str] = frozenset()):
+        self.config, self.staging, self.bodies, self.keep = config, Staging(staging), BodyCache(bodies), keep
         self.env = make_environment(config)
         self.mail_env = mail.mail_environment(config)
         self.links = feed_links(config)
 
     def render(self, job: ReleaseJob) -> Rendered:
-        release, body = job.release, self.bodies.html(job.release)
+        release = job.release
+        body = self.bodies.html(release, keep=release.id in self.keep)
         pages = PageRenderer(self.env, self.config, self.links, lambda r: job.banner)
         files = [pages.release_page(release, body, job.variants, job.attachment_sizes, job.zip_size),
                  *mail.email_files(release, self.config, job.variants, body, variant_files=job.variant_files,
                                    env=self.mail_env)]
-        written = {f.relpath: write_staged(self.staging, f) for f in files}
+        written = {f.relpath: self.staging.write(f) for f in files}
         return Rendered(release.id, written, summary_of(release.summary, body))
 
 
 _worker: ReleaseRenderer | None = None
 
 
-def _init_worker(config: Config, staging: Path, bodies: Path) -> None:
+def _init_worker(config: Config, staging: Path, bodies: Path, keep: frozenset[str]) -> None:
     global _worker
-    _worker = ReleaseRenderer(config, staging, bodies)
+    _worker = ReleaseRenderer(config, staging, bodies, keep)
 
 
 def _render_in_worker(job: ReleaseJob) -> Rendered:
@@ -107,13 +121,15 @@ def _render_in_worker(job: ReleaseJob) -> Rendered:
 
 
 def render_releases(jobs: list[ReleaseJob], config: Config, staging: Path, bodies: Path,
-                    workers: int) -> Iterator[Rendered]:
-    """Render every job, in `workers` processes when there is enough work; yields results as they come."""
+                    workers: int, keep: frozenset[str] = frozenset()) -> Iterator[Rendered]:
+    """Render every job, in `workers` processes when there is enough work; yields results as they come.
+
+    The body HTML of the releases in `keep` is cached for the feeds."""
     if workers <= 1 or len(jobs) < SERIAL_LIMIT:
-        renderer = ReleaseRenderer(config, staging, bodies)
+        renderer = ReleaseRenderer(config, staging, bodies, keep)
         yield from (renderer.render(job) for job in jobs)
         return
     chunk = max(1, min(64, len(jobs) // (workers * 4)))
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config, staging, bodies)) as pool:
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config, staging, bodies, keep)) as pool:
         yield from pool.map(_render_in_worker, jobs, chunksize=chunk)
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from pressekit import feeds
-from pressekit.config import Config, Feeds, VariantSpec
+from pressekit.config import Config, VariantSpec
 from pressekit.markup import absolutize, render_html
 from pressekit.model import Release, Variant, public_releases
 from pressekit.releases import CONTROL, LINE_BREAKS, load_site
