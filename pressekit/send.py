@@ -758,7 +758,7 @@ def format_summary(report: SendReport, list_shown: str) -> list[str]:
     if report.count("deferred"):
         lines.append("Run the same command again later: deferred messages are sent then.")
     if report.count("unknown"):
-        lines.append(f"The server may have the unknown ones; add --retry-unknown to send them again "
+        lines.append("The server may have the unknown ones; add --retry-unknown to send them again "
                      "(with the same Message-ID).")
     if not report.sent and not report.open and report.already:
         lines.append(f"{report.release} has already been sent to all {report.already} recipients of {list_shown}; "
