@@ -20,7 +20,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import (
+    AddressHeader,
+    HeaderRegistry,
+    SingleAddressHeader,
+    UnstructuredHeader,
+)
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -329,7 +336,7 @@ def check_headers(message: bytes, expected: Mapping[str, str]) -> None:
         if len(line) > MAX_LINE_OCTETS:
             raise HeaderError(f"line {number} of the message has {len(line)} octets; the limit is {MAX_LINE_OCTETS}")
     head = message.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"  # the body is base64: only the header block matters
-    parsed = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(head)
+    parsed = email.parser.BytesHeaderParser(policy=_GUARD_POLICY).parsebytes(head)
     want = {name.lower(): value for name, value in expected.items()}
     found = [name.lower() for name in parsed.keys()]
     problems = [f"unexpected header {name}" for name in sorted(set(found) - set(want))]
@@ -342,6 +349,17 @@ def check_headers(message: bytes, expected: Mapping[str, str]) -> None:
         actual = _decoded(parsed[name])
         if actual != value:
             raise HeaderError(f"the message's {name} header reads {actual!r}, not {value!r}")
+
+
+def _guard_registry() -> HeaderRegistry:
+    """Address headers parsed as addresses, every other header read as decoded text (cheap)."""
+    registry = HeaderRegistry(default_class=UnstructuredHeader, use_default_map=False)
+    for name in ("from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to"):
+        registry.map_to_type(name, AddressHeader if name != "sender" else SingleAddressHeader)
+    return registry
+
+
+_GUARD_POLICY = email.policy.default.clone(header_factory=_guard_registry())
 
 
 def _decoded(header: Any) -> str:
@@ -370,6 +388,7 @@ def sender_of(config: Config) -> tuple[str, str]:
     return parse_address(formataddr((one_line(name), contact.email)), "the first contact's email")
 
 
+@lru_cache(maxsize=1024)  # the sender is parsed for every message of a build or a send
 def parse_address(value: str, what: str) -> tuple[str, str]:
     """Return (display name, addr-spec) of exactly one ASCII address; raise HeaderError otherwise."""
     _check_value(what, value)
