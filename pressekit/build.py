@@ -15,26 +15,29 @@ depends on; a group whose key is unchanged since the last build is not rendered 
 
 from __future__ import annotations
 
-import os
 import shutil
+from bisect import bisect_left, bisect_right
 import time
-from collections import Counter, defaultdict
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import feeds, photos
+from typing import TYPE_CHECKING
+
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
-from .config import CONFIG_NAME, Config
+from .config import CONFIG_NAME, RELEASES_DIR, Config
 from .errors import BuildFailed, SourceError, display_path
-from .model import Release, public_releases
-from .output import OutputFile, apply_files
-from .pages import ListPage, PageRenderer, Teaser, teaser_of
-from .releases import RELEASES_DIR, load_site
-from .render import BodyCache, ReleaseJob, Staging, render_releases
-from .slugs import slugify
-from .templates import make_environment, theme_dir
+from .model import NEWS_WINDOW, Release, public_releases
+from .output import apply_files
+from .theme import theme_dir
+
+if TYPE_CHECKING:
+    from .photos import PhotoResult
+
+# Markdown, Jinja, Pillow and feedgen are imported only when something has to be built:
+# a build that finds nothing changed must not pay for loading them.
 
 Progress = Callable[[str, int, int], None]
 CACHE_DIR = Path(".pressekit") / "cache"
@@ -62,7 +65,7 @@ class _State:
 
     stamp: str                                     # digest of every input file's name, size and mtime
     now: datetime
-    schedule: list[datetime]                       # times at which the published set or news window changes
+    schedule: list[datetime]                       # sorted publication times of the releases that are not drafts
     groups: dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
     summaries: dict[str, str]
     output: tuple[int, int] | None = None          # (inode, mtime) of output/ after the build
@@ -73,7 +76,11 @@ class _State:
     def unchanged_at(self, now: datetime) -> bool:
         """True when no release goes live (or leaves the news window) between the last build and now."""
         lo, hi = sorted((self.now, now))
-        return self.now == now or not any(lo <= t <= hi for t in self.schedule)
+        if self.now == now:
+            return True
+        # a release enters the public set at its time, and the news sitemap until two days later
+        shifted = (timedelta(0), NEWS_WINDOW, NEWS_WINDOW + timedelta(seconds=1))
+        return not any(bisect_left(self.schedule, lo - d) < bisect_right(self.schedule, hi - d) for d in shifted)
 
 
 def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
@@ -107,12 +114,17 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
-        state = _render(config, chosen, made, now, preview, previous, staging, report, jobs, progress)
+        from .assemble import Counts, copied_files, render_groups
+
+        counts, summaries = Counts(), dict(previous.summaries) if previous else {}
+        groups = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
+                               summaries, staging, counts, jobs, progress)
+        report.pages_rendered, report.pages_reused = counts.rendered, counts.reused
         clock.lap(report, "render")
-        state.stamp, state.schedule = stamp, _schedule(releases)
+        state = _State(stamp, now, _schedule(releases), groups, summaries)
         store.drop(state_name)  # an interrupted apply must not leave a state that claims the old output
         sources = {f.relpath: f.source for f in made.files if f.source is not None}
-        sources.update(_sources(config, chosen))
+        sources.update(copied_files(config, chosen))
         report.files_written, report.files_unchanged = apply_files(
             output, staging, state.manifest(), sources, previous.manifest() if previous else None)
     finally:
@@ -125,12 +137,44 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
 
 
 def _load(root: Path, store: Store) -> tuple[Config, list[Release]]:
-    """load_site with the parse cache of this pressekit.toml."""
-    name = "parse-" + content_digest(root / CONFIG_NAME)[:16]
-    cache = store.load(name) or {}
+    """load_site with the parse cache of this pressekit.toml, kept in shards so an edit rewrites one."""
+    from .releases import load_site
+
+    prefix = "parse-" + content_digest(root / CONFIG_NAME)[:16]
+    shards = [store.load(f"{prefix}-{n}") or {} for n in range(PARSE_SHARDS)]
+    cache = _ParseCache({k: v for shard in shards for k, v in shard.items()})
     config, releases = load_site(root, cache)
-    store.save(name, cache)
+    for release in releases:
+        release.fingerprint  # noqa: B018 - computed once, then kept in the cache with the release
+    live = {str(r.source) for r in releases} | {k for k, v in cache.items() if v[1] is None}
+    for key in set(cache) - live:
+        del cache[key]
+    for n in sorted({_shard(k) for k in cache.dirty}):
+        store.save(f"{prefix}-{n}", {k: v for k, v in cache.items() if _shard(k) == n})
     return config, releases
+
+
+PARSE_SHARDS = 16
+
+
+def _shard(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8", "surrogateescape")) % PARSE_SHARDS
+
+
+class _ParseCache(dict):  # type: ignore[type-arg]
+    """The parse cache, remembering which entries changed."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.dirty: set[str] = set()
+
+    def __setitem__(self, key: str, value: object) -> None:
+        self.dirty.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.dirty.add(key)
+        super().__delitem__(key)
 
 
 def _choose(releases: list[Release], now: datetime, preview: bool) -> list[Release]:
@@ -140,13 +184,14 @@ def _choose(releases: list[Release], now: datetime, preview: bool) -> list[Relea
 
 
 def _schedule(releases: list[Release]) -> list[datetime]:
-    times = {r.published for r in releases if not r.draft}
-    return sorted(times | {t + feeds.NEWS_WINDOW for t in times} | {t + feeds.NEWS_WINDOW + timedelta(seconds=1) for t in times})
+    return sorted(r.published for r in releases if not r.draft)
 
 
 def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | None,
-            progress: Progress | None) -> photos.PhotoResult:
+            progress: Progress | None) -> PhotoResult:
     """Check every photo (cached by file stamp), then make the variants; raise BuildFailed on any problem."""
+    from . import photos
+
     checked: dict[tuple[str, object], list[SourceError]] = store.load("photo-checks") or {}
     errors: list[SourceError] = []
     for release in chosen:
@@ -166,184 +211,6 @@ def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | Non
     return made
 
 
-class _Groups:
-    """Output groups of this build, each reused from the previous build when its key is unchanged."""
-
-    def __init__(self, previous: _State | None, staging: Path):
-        self.previous = previous.groups if previous else {}
-        self.staging = Staging(staging)
-        self.groups: dict[str, tuple[str, dict[str, str]]] = {}
-
-    def reuse(self, name: str, key: str) -> bool:
-        old = self.previous.get(name)
-        if old is not None and old[0] == key:
-            self.groups[name] = old
-            return True
-        return False
-
-    def put(self, name: str, key: str, files: list[OutputFile]) -> None:
-        self.groups[name] = (key, {f.relpath: (self.staging.write(f) if f.data is not None
-                                               else "source:" + _source_key(f.source)) for f in files})
-
-    def put_written(self, name: str, key: str, written: dict[str, str]) -> None:
-        self.groups[name] = (key, written)
-
-
-def _source_key(path: Path | None) -> str:
-    return f"{path}:{file_stamp(path)}" if path else ""
-
-
-def _render(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
-            previous: _State | None, staging: Path, report: BuildReport, jobs: int | None,
-            progress: Progress | None) -> _State:
-    """Render every group whose key changed; return the new state (stamp and schedule filled by the caller)."""
-    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview)
-    groups = _Groups(previous, staging)
-    summaries = dict(previous.summaries) if previous else {}
-    in_feeds = _feed_releases(config, chosen, now)
-    keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, staging, report, jobs,
-                           progress, frozenset(r.id for r in in_feeds))
-    env = make_environment(config)
-    pages = PageRenderer(env, config, feeds.feed_links(config))
-    teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
-    for spec in _list_specs(pages, config, teasers):
-        key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra,
-                     [_teaser_key(t) for t in spec.items])
-        if groups.reuse("list:" + spec.relpath, key):
-            report.pages_reused += 1
-        else:
-            groups.put("list:" + spec.relpath, key, [pages.render_list(spec)])
-            report.pages_rendered += 1
-    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
-    tags = sorted({slugify(t): t for r in reversed(chosen) for t in r.tags}.items(), key=lambda x: x[1].casefold())
-    archive_key = digest(base, years, tags)
-    if not groups.reuse("archive", archive_key):
-        groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
-    _feed_group(config, in_feeds, made.variants, now, base, keys, groups)
-    groups.put("photos", "", [f for f in made.files])
-    groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(_sources(config, chosen).items())])
-    if not groups.reuse("404", base):
-        groups.put("404", base, [pages.not_found()])
-    urls = _sitemap_urls(config, chosen, groups)
-    sitemap_key = digest(base, urls)
-    if not groups.reuse("sitemap", sitemap_key):
-        groups.put("sitemap", sitemap_key, [pages.sitemap(urls)])
-    live = {r.id for r in chosen}
-    return _State("", now, [], groups.groups, {k: v for k, v in summaries.items() if k in live})
-
-
-def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
-                    base: str, groups: _Groups, summaries: dict[str, str], staging: Path, report: BuildReport,
-                    jobs: int | None, progress: Progress | None, keep: frozenset[str]) -> dict[str, str]:
-    """Render the page and e-mails of every release whose key changed; return release id -> key."""
-    zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
-    attach = config.email.attach_photos
-    files = {f.relpath: f.source for f in made.files if f.source is not None} if attach else {}
-    banner = _banner(now, config) if preview else (lambda release: "")
-    keys: dict[str, str] = {}
-    todo: list[ReleaseJob] = []
-    for release in chosen:
-        zip_file = zips.get(f"{release.id}/fotos.zip")
-        job = ReleaseJob(release, {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos},
-                         {a.file: a.path.stat().st_size for a in release.attachments},
-                         len(zip_file.read()) if zip_file else None, banner(release),
-                         {rel: path for rel, path in files.items() if rel.startswith(f"{release.id}/")})
-        keys[release.id] = digest(base, repr(job))
-        if release.id in summaries and groups.reuse("release:" + release.id, keys[release.id]):
-            report.pages_reused += 1
-        else:
-            todo.append(job)
-    for n, rendered in enumerate(render_releases(todo, config, staging, config.root / CACHE_DIR / "bodies",
-                                                 jobs or os.cpu_count() or 1, keep), 1):
-        groups.put_written("release:" + rendered.id, keys[rendered.id], rendered.files)
-        summaries[rendered.id] = rendered.summary
-        report.pages_rendered += 1
-        if progress:
-            progress("Seiten", n, len(todo))
-    return keys
-
-
-def _teaser_key(t: Teaser) -> str:
-    r = t.release
-    return digest(r.id, r.title, r.published.isoformat(), r.tags, t.summary, t.thumb, t.thumb_alt)
-
-
-def _list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
-    by_year: dict[int, list[Teaser]] = defaultdict(list)
-    by_tag: dict[str, list[Teaser]] = defaultdict(list)
-    names: dict[str, str] = {}
-    for t in teasers:
-        by_year[t.release.published.astimezone(config.site.tz).year].append(t)
-        for tag in t.release.tags:
-            by_tag[slugify(tag)].append(t)
-            names.setdefault(slugify(tag), tag)
-    years = tuple(sorted(by_year, reverse=True))
-    tags = tuple(sorted(((names[s], s) for s in by_tag), key=lambda x: x[0].casefold()))
-    specs = list(pages.list_pages(teasers, "", config.site.title, kind="index", years=years, tags=tags))
-    for year in years:
-        specs.extend(pages.list_pages(by_year[year], f"{year}/", f"Pressemitteilungen {year}",
-                                      kind="year", years=years, tags=tags))
-    for slug in sorted(by_tag):
-        specs.extend(pages.list_pages(by_tag[slug], f"themen/{slug}/", f"Thema: {names[slug]}", template="tag.html",
-                                      kind="tag", tag=names[slug], tag_feed=feeds.tag_feed_url(config, names[slug]),
-                                      years=years, tags=tags))
-    return specs
-
-
-def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list[Release]:
-    """The releases some feed lists: the newest overall, the newest per tag, and the news window."""
-    limit = config.feeds.items
-    per_tag: dict[str, int] = defaultdict(int)
-    listed: list[Release] = []
-    for n, release in enumerate(chosen):
-        wanted = n < limit or now - feeds.NEWS_WINDOW <= release.published <= now
-        for slug in {slugify(t) for t in release.tags}:
-            per_tag[slug] += 1
-            wanted = wanted or per_tag[slug] <= limit
-        if wanted:
-            listed.append(release)
-    return listed
-
-
-def _feed_group(config: Config, subset: list[Release], variants: photos.VariantMap, now: datetime, base: str,
-                keys: dict[str, str], groups: _Groups) -> None:
-    """The feeds and the news sitemap: rendered again only when a release they list changed."""
-    recent = [r.id for r in subset if now - feeds.NEWS_WINDOW <= r.published <= now]
-    key = digest(base, [keys[r.id] for r in subset], recent)
-    if groups.reuse("feeds", key):
-        return
-    bodies = BodyCache(config.root / CACHE_DIR / "bodies")
-    groups.put("feeds", key, feeds.render_feeds(subset, config, variants, bodies.html, now))
-
-
-def _sources(config: Config, chosen: list[Release]) -> dict[str, Path]:
-    """Files copied as they are: attachments and the theme's assets."""
-    found: dict[str, Path] = {}
-    for folder in (theme_dir() / "assets", config.root / "templates" / "assets"):
-        if folder.is_dir():
-            found.update({f"assets/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")})
-    for release in chosen:
-        found.update({f"{release.id}/{a.file}": a.path for a in release.attachments})
-    return found
-
-
-def _sitemap_urls(config: Config, chosen: list[Release], groups: _Groups) -> list[tuple[str, datetime | None]]:
-    modified = {r.id: (r.updated or r.published) for r in chosen}
-    urls = []
-    for _, files in groups.groups.values():
-        for relpath in files:
-            if relpath.endswith("index.html"):
-                path = relpath.removesuffix("index.html")
-                urls.append((config.site.base_url + path, modified.get(path.rstrip("/"))))
-    return sorted(urls, key=lambda u: u[0])
-
-
-def _theme_digest(config: Config) -> str:
-    paths = [p for folder in (theme_dir(), config.root / "templates") if folder.is_dir()
-             for p in sorted(folder.rglob("*")) if p.is_file()]
-    return content_digest(*paths)
-
-
 def _input_stamp(root: Path) -> str:
     """A digest of every input's name, size and mtime, and of the code: equal stamps mean equal inputs."""
     return digest(CODE_KEY, file_stamp(root / CONFIG_NAME),
@@ -356,17 +223,6 @@ def _dir_stamp(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_ino, st.st_mtime_ns
-
-
-def _banner(now: datetime, config: Config) -> Callable[[Release], str]:
-    """The preview banner of a release that is not public at now (preview only, never in a build)."""
-    def banner(release: Release) -> str:
-        if release.draft:
-            return "ENTWURF – nicht veröffentlicht"
-        if release.published > now:
-            return "SPERRFRIST bis " + release.published.astimezone(config.site.tz).strftime("%d.%m.%Y, %H:%M Uhr")
-        return ""
-    return banner
 
 
 class _Clock:

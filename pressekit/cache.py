@@ -19,12 +19,11 @@ CODE_KEY = f"pressekit {__version__} python {sys.version_info[:2]}"
 
 
 def digest(*parts: object) -> str:
-    """sha256 hex of the parts (bytes as they are, everything else by its str)."""
+    """sha256 hex of the parts: bytes as they are, everything else by its repr (unambiguous for tuples)."""
     h = hashlib.sha256()
     for part in parts:
-        data = part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
+        h.update(part if isinstance(part, bytes) else repr(part).encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
     return h.hexdigest()
 
 
@@ -59,14 +58,25 @@ def tree_stamp(*folders: Path) -> str:
     h = hashlib.sha256()
     for folder in folders:
         h.update(str(folder).encode())
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
+        stack = [str(folder)]
+        while stack:
+            current = stack.pop()
+            try:
+                scan = os.scandir(current)
+            except OSError:
+                continue
+            with scan:
+                entries = sorted(scan, key=lambda e: e.name)
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
                 try:
-                    st = os.stat(os.path.join(dirpath, name))
+                    st = entry.stat(follow_symlinks=True)
                 except OSError:
                     continue
-                h.update(f"{dirpath}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape"))
+                h.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape"))
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
     return h.hexdigest()
 
 

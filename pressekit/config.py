@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import SourceError
 
 CONFIG_NAME = "pressekit.toml"
+RELEASES_DIR = "releases"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +35,7 @@ from lxml import etree
 
 from .config import Config, Contact, Rights
 from .markup import absolutize, summary_of
-from .model import Photo, Release, Variant
+from .model import NEWS_WINDOW, Photo, Release, Variant
 from .output import OutputFile
 from .slugs import slugify
 
@@ -46,7 +46,6 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
-NEWS_WINDOW = timedelta(days=2)   # Google News takes articles of the last two days
 NEWS_LIMIT = 1000                 # ... and at most 1,000 URLs per news sitemap
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MIME_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",

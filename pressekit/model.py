@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
+
+
+NEWS_WINDOW = timedelta(days=2)  # Google News lists articles of the last two days
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,11 @@ class Release:
     def is_public(self, now: datetime) -> bool:
         """True when the release may appear in output/ at `now`."""
         return not self.draft and self.published <= now
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of every field: equal fingerprints, equal releases (kept with a cached release)."""
+        return hashlib.sha256(repr(self).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

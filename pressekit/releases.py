@@ -14,13 +14,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .cache import file_stamp
-from .config import Config, load_config
+from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
 from .model import Attachment, Photo, Release
 from .slugs import slugify
 
-RELEASES_DIR = "releases"
 MAX_BODY_CHARS = 200_000
 MAX_BRACKETS = 2_000  # Python-Markdown's link parsing is quadratic in unmatched '['
 RESERVED_IDS = {"seite", "themen", "assets", "feed.xml", "atom.xml", "feed.json"}
@@ -57,18 +56,23 @@ def load_site(root: Path, cache: ParseCache | None = None) -> tuple[Config, list
 
 def find_bundles(folder: Path) -> list[Path]:
     """Return every index.md under folder; a folder holding index.md is not searched deeper."""
-    found: list[Path] = []
+    return [Path(p) for p in _bundle_paths(folder)]
+
+
+def _bundle_paths(folder: Path) -> list[str]:
+    """find_bundles as strings: an archive has tens of thousands, and Path objects cost."""
+    found: list[str] = []
     if not folder.is_dir():
-        return found
-    stack = [folder]
+        return []
+    stack = [str(folder)]
     while stack:
         current = stack.pop()
-        with os.scandir(current) as entries:
-            entries = sorted(entries, key=lambda e: e.name)
-        if current != folder and any(e.name == "index.md" and e.is_file() for e in entries):
-            found.append(Path(current) / "index.md")
+        with os.scandir(current) as scan:
+            entries = list(scan)
+        if current != str(folder) and any(e.name == "index.md" and e.is_file() for e in entries):
+            found.append(current + "/index.md")
             continue
-        stack.extend(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
+        stack.extend(e.path for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
     return sorted(found)
 
 
@@ -77,9 +81,10 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
     releases: list[Release] = []
     errors: list[SourceError] = []
     seen: dict[str, str] = {}
-    for source in find_bundles(config.root / RELEASES_DIR):
-        shown = display_path(source, config.root)
-        release_id = source.parent.name
+    root = str(config.root).rstrip("/") + "/"
+    for source in _bundle_paths(config.root / RELEASES_DIR):
+        shown = source.removeprefix(root)
+        release_id = os.path.basename(os.path.dirname(source))
         key = unicodedata.normalize("NFC", release_id).casefold()
         if key in seen:
             errors.append(SourceError(shown, 1, f"the release id '{release_id}' is used twice",
@@ -93,20 +98,20 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
     return releases, errors
 
 
-def _load_cached(source: Path, config: Config, cache: ParseCache | None) -> tuple[Release | None, list[SourceError]]:
+def _load_cached(source: str, config: Config, cache: ParseCache | None) -> tuple[Release | None, list[SourceError]]:
     """load_release, skipped when index.md and its folder listing are as they were when cached."""
     if cache is None:
-        return load_release(source, config)
+        return load_release(Path(source), config)
     try:
-        st, folder = source.stat(), source.parent.stat()
+        st, folder = os.stat(source), os.stat(os.path.dirname(source))
     except OSError:
-        return load_release(source, config)
+        return load_release(Path(source), config)
     stamp = (st.st_size, st.st_mtime_ns, st.st_ino, folder.st_mtime_ns)
-    hit = cache.get(str(source))
+    hit = cache.get(source)
     if hit is not None and hit[0] == (stamp, _referenced_stamps(hit[1])):
         return hit[1], hit[2]
-    release, errors = load_release(source, config)
-    cache[str(source)] = ((stamp, _referenced_stamps(release)), release, errors)
+    release, errors = load_release(Path(source), config)
+    cache[source] = ((stamp, _referenced_stamps(release)), release, errors)
     return release, errors
 
 

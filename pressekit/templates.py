@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from babel.dates import format_date, format_datetime
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from .config import Config
+from .theme import theme_dir
 
 NUMBER_WORDS = ("null", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn",
                 "elf", "zwölf")
-
-
-def theme_dir() -> Path:
-    """The default theme: packaged as pressekit/theme in a wheel, the repository's templates/ otherwise."""
-    packaged = Path(__file__).parent / "theme"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
 def autoescape(name: str | None) -> bool:

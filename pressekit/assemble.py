@@ -1,0 +1,230 @@
+"""Render every output group of a build, reusing each group whose key is unchanged.
+
+A group is one release (its page and e-mails), one list page, the archive, the feeds, the
+sitemap, the photos or the copied files. Its key digests everything its bytes depend on,
+so a group with the key it had in the last build is not rendered again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from . import feeds, photos
+from .cache import CODE_KEY, content_digest, digest, file_stamp
+from .config import CONFIG_NAME, Config
+from .model import Release
+from .output import OutputFile
+from .pages import ListPage, PageRenderer, Teaser, teaser_of
+from .render import BodyCache, ReleaseJob, Staging, render_releases
+from .slugs import slugify
+from .templates import make_environment, theme_dir
+
+Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
+Progress = Callable[[str, int, int], None]
+CACHE_DIR = Path(".pressekit") / "cache"
+
+
+class Counts:
+    """What the group rendering did, for the build report."""
+
+    def __init__(self) -> None:
+        self.rendered = 0
+        self.reused = 0
+
+
+class _Groups:
+    """Output groups of this build, each reused from the previous build when its key is unchanged."""
+
+    def __init__(self, previous: Groups, staging: Path):
+        self.previous = previous
+        self.staging = Staging(staging)
+        self.groups: dict[str, tuple[str, dict[str, str]]] = {}
+
+    def reuse(self, name: str, key: str) -> bool:
+        old = self.previous.get(name)
+        if old is not None and old[0] == key:
+            self.groups[name] = old
+            return True
+        return False
+
+    def put(self, name: str, key: str, files: list[OutputFile]) -> None:
+        self.groups[name] = (key, {f.relpath: (self.staging.write(f) if f.data is not None
+                                               else "source:" + _source_key(f.source)) for f in files})
+
+    def put_written(self, name: str, key: str, written: dict[str, str]) -> None:
+        self.groups[name] = (key, written)
+
+
+def _source_key(path: Path | None) -> str:
+    return f"{path}:{file_stamp(path)}" if path else ""
+
+
+def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
+                  previous: Groups, summaries: dict[str, str], staging: Path, report: Counts, jobs: int | None,
+                  progress: Progress | None) -> Groups:
+    """Render every group whose key changed into staging; return all groups (summaries are updated in place)."""
+    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview)
+    groups = _Groups(previous, staging)
+    in_feeds = _feed_releases(config, chosen, now)
+    keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, staging, report, jobs,
+                           progress, frozenset(r.id for r in in_feeds))
+    env = make_environment(config)
+    pages = PageRenderer(env, config, feeds.feed_links(config))
+    teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
+    teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
+    for spec in _list_specs(pages, config, teasers):
+        key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra,
+                     [teaser_keys[t.release.id] for t in spec.items])
+        if groups.reuse("list:" + spec.relpath, key):
+            report.reused += 1
+        else:
+            groups.put("list:" + spec.relpath, key, [pages.render_list(spec)])
+            report.rendered += 1
+    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
+    tags = sorted({slugify(t): t for r in reversed(chosen) for t in r.tags}.items(), key=lambda x: x[1].casefold())
+    archive_key = digest(base, years, tags)
+    if not groups.reuse("archive", archive_key):
+        groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
+    _feed_group(config, in_feeds, made.variants, now, base, keys, groups)
+    groups.put("photos", "", [f for f in made.files])
+    groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
+    if not groups.reuse("404", base):
+        groups.put("404", base, [pages.not_found()])
+    urls = _sitemap_urls(config, chosen, groups)
+    sitemap_key = digest(base, urls)
+    if not groups.reuse("sitemap", sitemap_key):
+        groups.put("sitemap", sitemap_key, [pages.sitemap(urls)])
+    for stale in set(summaries) - {r.id for r in chosen}:
+        del summaries[stale]
+    return groups.groups
+
+
+def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
+                    base: str, groups: _Groups, summaries: dict[str, str], staging: Path, report: Counts,
+                    jobs: int | None, progress: Progress | None, keep: frozenset[str]) -> dict[str, str]:
+    """Render the page and e-mails of every release whose key changed; return release id -> key."""
+    zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
+    attach = config.email.attach_photos
+    files = {f.relpath: f.source for f in made.files if f.source is not None} if attach else {}
+    banner = _banner(now, config) if preview else (lambda release: "")
+    keys: dict[str, str] = {}
+    todo: list[ReleaseJob] = []
+    for release in chosen:
+        zip_file = zips.get(f"{release.id}/fotos.zip")
+        job = ReleaseJob(release, {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos},
+                         {a.file: a.path.stat().st_size for a in release.attachments},
+                         len(zip_file.read()) if zip_file else None, banner(release),
+                         {rel: path for rel, path in files.items() if rel.startswith(f"{release.id}/")})
+        keys[release.id] = digest(base, release.fingerprint, job.variants, job.attachment_sizes, job.zip_size,
+                                  job.banner, job.variant_files)
+        if release.id in summaries and groups.reuse("release:" + release.id, keys[release.id]):
+            report.reused += 1
+        else:
+            todo.append(job)
+    for n, rendered in enumerate(render_releases(todo, config, staging, config.root / CACHE_DIR / "bodies",
+                                                 jobs or os.cpu_count() or 1, keep), 1):
+        groups.put_written("release:" + rendered.id, keys[rendered.id], rendered.files)
+        summaries[rendered.id] = rendered.summary
+        report.rendered += 1
+        if progress:
+            progress("Seiten", n, len(todo))
+    return keys
+
+
+def _teaser_key(t: Teaser) -> str:
+    """What a list shows of a release, as one string (the list page's key digests these)."""
+    r = t.release
+    return repr((r.id, r.title, r.published.isoformat(), r.tags, t.summary, t.thumb, t.thumb_alt))
+
+
+def _list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
+    by_year: dict[int, list[Teaser]] = defaultdict(list)
+    by_tag: dict[str, list[Teaser]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for t in teasers:
+        by_year[t.release.published.astimezone(config.site.tz).year].append(t)
+        for tag in t.release.tags:
+            by_tag[slugify(tag)].append(t)
+            names.setdefault(slugify(tag), tag)
+    years = tuple(sorted(by_year, reverse=True))
+    tags = tuple(sorted(((names[s], s) for s in by_tag), key=lambda x: x[0].casefold()))
+    specs = list(pages.list_pages(teasers, "", config.site.title, kind="index", years=years, tags=tags))
+    for year in years:
+        specs.extend(pages.list_pages(by_year[year], f"{year}/", f"Pressemitteilungen {year}",
+                                      kind="year", years=years, tags=tags))
+    for slug in sorted(by_tag):
+        specs.extend(pages.list_pages(by_tag[slug], f"themen/{slug}/", f"Thema: {names[slug]}", template="tag.html",
+                                      kind="tag", tag=names[slug], tag_feed=feeds.tag_feed_url(config, names[slug]),
+                                      years=years, tags=tags))
+    return specs
+
+
+def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list[Release]:
+    """The releases some feed lists: the newest overall, the newest per tag, and the news window."""
+    limit = config.feeds.items
+    per_tag: dict[str, int] = defaultdict(int)
+    listed: list[Release] = []
+    for n, release in enumerate(chosen):
+        wanted = n < limit or now - feeds.NEWS_WINDOW <= release.published <= now
+        for slug in {slugify(t) for t in release.tags}:
+            per_tag[slug] += 1
+            wanted = wanted or per_tag[slug] <= limit
+        if wanted:
+            listed.append(release)
+    return listed
+
+
+def _feed_group(config: Config, subset: list[Release], variants: photos.VariantMap, now: datetime, base: str,
+                keys: dict[str, str], groups: _Groups) -> None:
+    """The feeds and the news sitemap: rendered again only when a release they list changed."""
+    recent = [r.id for r in subset if now - feeds.NEWS_WINDOW <= r.published <= now]
+    key = digest(base, [keys[r.id] for r in subset], recent)
+    if groups.reuse("feeds", key):
+        return
+    bodies = BodyCache(config.root / CACHE_DIR / "bodies")
+    groups.put("feeds", key, feeds.render_feeds(subset, config, variants, bodies.html, now))
+
+
+def copied_files(config: Config, chosen: list[Release]) -> dict[str, Path]:
+    """Files copied as they are: attachments and the theme's assets."""
+    found: dict[str, Path] = {}
+    for folder in (theme_dir() / "assets", config.root / "templates" / "assets"):
+        if folder.is_dir():
+            found.update({f"assets/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")})
+    for release in chosen:
+        found.update({f"{release.id}/{a.file}": a.path for a in release.attachments})
+    return found
+
+
+def _sitemap_urls(config: Config, chosen: list[Release], groups: _Groups) -> list[tuple[str, datetime | None]]:
+    modified = {r.id: (r.updated or r.published) for r in chosen}
+    urls = []
+    for _, files in groups.groups.values():
+        for relpath in files:
+            if relpath.endswith("index.html"):
+                path = relpath.removesuffix("index.html")
+                urls.append((config.site.base_url + path, modified.get(path.rstrip("/"))))
+    return sorted(urls, key=lambda u: u[0])
+
+
+def _theme_digest(config: Config) -> str:
+    paths = [p for folder in (theme_dir(), config.root / "templates") if folder.is_dir()
+             for p in sorted(folder.rglob("*")) if p.is_file()]
+    return content_digest(*paths)
+
+
+def _banner(now: datetime, config: Config) -> Callable[[Release], str]:
+    """The preview banner of a release that is not public at now (preview only, never in a build)."""
+    def banner(release: Release) -> str:
+        if release.draft:
+            return "ENTWURF – nicht veröffentlicht"
+        if release.published > now:
+            return "SPERRFRIST bis " + release.published.astimezone(config.site.tz).strftime("%d.%m.%Y, %H:%M Uhr")
+        return ""
+    return banner
+
+
