@@ -24,9 +24,10 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from sitekit import CONFIG, SIMPLE, write_site  # noqa: E402
 
+from pressekit.composer import Composer  # noqa: E402
 from pressekit.ledger import read_ledger  # noqa: E402
 from pressekit.recipients import Recipient  # noqa: E402
-from pressekit.send import Composer, SendOptions, find_release, send_release  # noqa: E402
+from pressekit.send import SendOptions, find_release, send_release  # noqa: E402
 
 RID = "2025-03-04-radweg"
 NOW = datetime.fromisoformat("2025-04-01T10:00:00+02:00")

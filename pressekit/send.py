@@ -21,44 +21,41 @@ Decisions:
   unknown (a person decides: `--retry-unknown`), the input is invalid, or the login was refused.
 - Non-ASCII local parts are checked before anything is sent: against the server's SMTPUTF8 and
   against mail.build_message, which writes ASCII addresses only.
+
+Where the parts live: `composer` addresses the release's e-mail to each recipient (Message-ID, List-*
+headers), `unsubscribe` makes and checks the tokens, `smtp` speaks to the server, `delivery` plans the
+jobs against the ledger and runs the loop (retries, reconnects, rate limit). This module checks the
+input, orchestrates the run and formats what the user reads.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import difflib
-import hashlib
-import heapq
-import hmac
 import os
 import re
-import secrets
 import smtplib
-import ssl
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
-from email.utils import parseaddr
 from pathlib import Path
-from typing import Protocol
 
-from .config import Config, Smtp, load_config
+from .composer import Composer, check_addressable, envelope_sender, release_photos
+from .config import Config, load_config
+from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
 from .errors import BuildFailed, PressekitError, SourceError, display_path
-from .ledger import Delivery, Ledger, NewDelivery, open_ledger, read_ledger
-from .model import Release, Variant
-from .recipients import Recipient, load_recipients, load_suppressed, normalize_address
+from .ledger import Delivery, Ledger, open_ledger, read_ledger
+from .model import Release
+from .progress import Report as Progress
+from .recipients import Recipient, load_recipients, load_suppressed
 from .releases import RELEASES_DIR, find_bundles, load_release
+from .smtp import SmtpSession, smtp_password
+from .unsubscribe import unsubscribe_secret
 
 EX_TEMPFAIL = 75
-UNSUBSCRIBE_SECRET_ENV = "PRESSEKIT_UNSUBSCRIBE_SECRET"
-UNSUBSCRIBE_KEY_FILE = ".pressekit/unsubscribe.key"
 OUTBOX = ".pressekit/outbox"
-PHOTO_CACHE = ".pressekit/cache"   # the build's cache (build.CACHE_DIR): variants made there are reused
-
-Progress = Callable[[str, int, int], None]
 
 
 # --- options, clock, report ---------------------------------------------------------------------
@@ -72,21 +69,6 @@ class SendOptions:
     resend: bool = False          # start a new round: everyone again, with new Message-IDs
     retry_unknown: bool = False   # send `unknown` rows again, with their Message-ID
     rate: float | None = None     # messages per minute; None: [send] rate; 0: unlimited
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often a deferred recipient is tried within one run, and the first backoff wait."""
-
-    attempts: int = 4
-    backoff: float = 5.0        # seconds; doubles after each try (5, 10, 20 s)
-    reconnects: int = 3         # tries to reach the server again after the connection broke
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-    def sleep(self, seconds: float) -> None: ...
-    def now(self) -> datetime: ...
 
 
 class SystemClock:
@@ -169,8 +151,8 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
                     _open_session(session, recipients, list_shown)
                     check_addressable(composer, recipients, list_shown)
                     ledger.add_pending(release.id, report.round, [j.new_delivery() for j in jobs], clock.now())
-                    _Delivery(ledger, session, _envelope_sender(config), composer, report, clock, retry,
-                              rate, progress).run(jobs)
+                    DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
+                                 rate, progress).run(jobs)
             keys = {r.key for r in recipients}
             report.open = {k: d for k, d in ledger.deliveries(release.id, report.round).items()
                            if d.state != "sent" and k in keys}
@@ -238,179 +220,6 @@ def choose_recipients(config: Config, release: Release, list_path: Path,
     return chosen, report
 
 
-# --- messages -----------------------------------------------------------------------------------
-
-def release_photos(config: Config, release: Release,
-                   progress: Progress | None) -> tuple[Mapping[tuple[str, str], tuple[Variant, ...]], dict[str, Path]]:
-    """The release's photo variants (from the build's cache, made when missing), so links match output/."""
-    from . import photos
-
-    if not release.photos:
-        return {}, {}
-    made = photos.make_variants([release], config, config.root / PHOTO_CACHE, jobs=1,
-                                progress=(lambda d, t: progress("Fotos", d, t)) if progress else None)
-    if made.errors:
-        raise BuildFailed(made.errors)
-    return made.variants, {f.relpath: f.source for f in made.files if f.source is not None}
-
-
-class Composer:
-    """Builds the per-recipient messages from the release's e-mail, rendered once."""
-
-    def __init__(self, config: Config, release: Release, secret: bytes,
-                 variants: Mapping[tuple[str, str], tuple[Variant, ...]] = {},
-                 variant_files: Mapping[str, Path] | None = None):
-        from . import mail
-        from .markup import render_html
-
-        if not (config.send.unsubscribe_mailto or config.send.unsubscribe_url):
-            raise PressekitError("pressekit.toml: [send] needs unsubscribe_mailto or unsubscribe_url: "
-                                 "every message carries a List-Unsubscribe header")
-        self.mail, self.config, self.release, self.secret = mail, config, release, secret
-        self.parts = mail.render_email(release, config, variants, render_html(release.body),
-                                       variant_files=variant_files)
-        self.attachments = (mail.photo_attachments(release, config, variants, variant_files)
-                            if config.email.attach_photos else ())
-        self.domain = _punycode_domain(config.site.domain)
-        default = self.domain if self.domain.startswith("presse.") else f"presse.{self.domain}"
-        self.list_id = (config.send.list_id or default).strip("<>")
-
-    def message_id(self, recipient: Recipient, round: int) -> str:
-        """`<release.hash16[.rN]@domain>`: stable for (release, recipient, round), so a retry is recognisable."""
-        digest = hashlib.sha256(f"{self.release.id}\0{recipient.key}".encode()).hexdigest()[:16]
-        suffix = f".r{round}" if round > 1 else ""
-        return f"<{self.release.id}.{digest}{suffix}@{self.domain}>"
-
-    def headers(self, recipient: Recipient) -> list[tuple[str, str]]:
-        """List-Id, List-Unsubscribe (mailto, https with a per-recipient token) and List-Unsubscribe-Post."""
-        links = []
-        if self.config.send.unsubscribe_mailto:
-            links.append(f"<{self.config.send.unsubscribe_mailto}>")
-        if url := self.config.send.unsubscribe_url:
-            token = unsubscribe_token(self.secret, self.list_id, recipient.address)
-            links.append(f"<{url}{'&' if '?' in url else '?'}token={token}>")
-        headers = [("List-Id", f"<{self.list_id}>"), ("List-Unsubscribe", ", ".join(links))]
-        if self.config.send.unsubscribe_url:
-            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        return headers
-
-    def message(self, recipient: Recipient, message_id: str) -> bytes:
-        """The complete message for one recipient; raises mail.HeaderError when a header would break."""
-        # The name holds no quote or backslash (recipients.check_name), so quoting it is enough.
-        to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
-        return self.mail.build_message(self.release, self.config, self.parts.text, self.parts.html, to=to,
-                                       message_id=message_id, extra_headers=self.headers(recipient),
-                                       attachments=self.attachments)
-
-
-def unsubscribe_token(secret: bytes, list_id: str, address: str) -> str:
-    """`<base64url(address)>.<hmac>`: names the recipient and proves pressekit issued it."""
-    encoded = base64.urlsafe_b64encode(address.encode()).decode().rstrip("=")
-    return f"{encoded}.{_token_mac(secret, list_id, address)}"
-
-
-def verify_unsubscribe_token(secret: bytes, list_id: str, token: str) -> str | None:
-    """Return the address a token was issued for, or None when it is forged or garbled."""
-    encoded, _, mac = token.partition(".")
-    try:
-        address = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return address if hmac.compare_digest(mac, _token_mac(secret, list_id, address)) else None
-
-
-def _token_mac(secret: bytes, list_id: str, address: str) -> str:
-    data = f"unsubscribe\0{list_id}\0{address.casefold()}".encode()
-    return hmac.new(secret, data, hashlib.sha256).hexdigest()[:32]
-
-
-def unsubscribe_secret(config: Config, environ: Mapping[str, str]) -> bytes:
-    """The token key: $PRESSEKIT_UNSUBSCRIBE_SECRET, else `.pressekit/unsubscribe.key` (made once, random)."""
-    if value := environ.get(UNSUBSCRIBE_SECRET_ENV):
-        return value.encode()
-    path = config.root / UNSUBSCRIBE_KEY_FILE
-    try:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32) + "\n")
-        return path.read_text().strip().encode()
-    except FileExistsError:
-        return path.read_text().strip().encode()
-    except OSError as exc:
-        raise PressekitError(f"{path}: cannot read or create the unsubscribe key: {exc}") from exc
-
-
-def _punycode_domain(domain: str) -> str:
-    try:
-        return domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return domain
-
-
-def check_addressable(composer: Composer, recipients: list[Recipient], list_shown: str) -> None:
-    """Build the message of every non-ASCII address now, so that a refusal is a list error, not a failure later."""
-    errors = []
-    for r in (r for r in recipients if r.needs_smtputf8):
-        try:
-            composer.message(r, composer.message_id(r, 1))
-        except PressekitError as exc:
-            errors.append(SourceError(list_shown, r.line, f"email {r.address!r}: no message can be addressed to it: "
-                                      f"{exc}", "ask the editor for an address that is ASCII before the '@'"))
-    if errors:
-        raise BuildFailed(errors)
-
-
-def _envelope_sender(config: Config) -> str:
-    _, address = parseaddr(config.email.sender)
-    try:
-        return normalize_address(address)
-    except ValueError as exc:
-        raise PressekitError(f"pressekit.toml: [email] from needs a sender address for the envelope: {address!r} {exc}")
-
-
-# --- planning against the ledger ----------------------------------------------------------------
-
-@dataclass
-class Job:
-    """One message to send in this run."""
-
-    recipient: Recipient
-    message_id: str
-    round: int
-    tries: int = 0           # SMTP transactions tried in this run
-    reconnected: bool = False
-
-    def new_delivery(self) -> NewDelivery:
-        return NewDelivery(self.recipient.key, self.recipient.address, self.recipient.name, self.message_id)
-
-
-def plan_jobs(ledger: Ledger | None, release: Release, recipients: list[Recipient], composer: Composer,
-              options: SendOptions, report: SendReport) -> list[Job]:
-    """Return the messages this run sends: new, pending and deferred rows (and unknown when asked)."""
-    latest = ledger.latest_round(release.id) if ledger else 0
-    rows = ledger.deliveries(release.id, latest) if ledger and latest else {}
-    keys = {r.key for r in recipients}
-    unfinished = any(d.state in ("pending", "deferred") for k, d in rows.items() if k in keys)
-    report.round = max(latest, 1)
-    if options.resend and latest and not unfinished:
-        report.round, report.new_round, rows = latest + 1, True, {}
-    wanted = {"pending", "deferred"} | ({"unknown"} if options.retry_unknown else set())
-    jobs = []
-    for r in recipients:
-        row = rows.get(r.key)
-        # `sending` is only seen read-only (dry run): the next real run turns it into `unknown`.
-        state = None if row is None else "unknown" if row.state == "sending" else row.state
-        if row is None:
-            jobs.append(Job(r, composer.message_id(r, report.round), report.round))
-        elif state in wanted:
-            jobs.append(Job(r, row.message_id, report.round))
-        elif state == "sent":
-            report.already += 1
-    return jobs
-
-
 def _dry_run(config: Config, release: Release, recipients: list[Recipient], composer: Composer,
              options: SendOptions, report: SendReport) -> SendReport:
     """Write what a real run would send to `.pressekit/outbox/<id>/`; the ledger is only read."""
@@ -431,156 +240,6 @@ def _dry_run(config: Config, release: Release, recipients: list[Recipient], comp
         path.write_bytes(composer.message(job.recipient, job.message_id))
         report.outbox.append(path)
     return report
-
-
-# --- SMTP ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one SMTP transaction: sent, deferred, failed, unknown or lost (before the body)."""
-
-    state: str
-    reply: str
-    stage: str    # where it ended: mail, rcpt, data, body (after `sending` was recorded), build
-
-
-class SmtpFatal(PressekitError):
-    """A problem that stops the run at once: authentication, TLS, a refused sender."""
-
-
-class SmtpSession:
-    """One reusable SMTP connection (reopened after a drop), speaking smtplib one command at a time."""
-
-    def __init__(self, settings: Smtp, password: str | None):
-        self.settings, self.password = settings, password
-        self.smtp: smtplib.SMTP | None = None
-        self.context: ssl.SSLContext | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.settings.host}:{self.settings.port}"
-
-    def connect(self) -> None:
-        """Open, EHLO, STARTTLS and AUTH; raise SmtpFatal for lasting problems, OSError/SMTPException else."""
-        s = self.settings
-        if (s.tls or s.starttls) and self.context is None:
-            self.context = ssl.create_default_context()  # system CAs; slow to load, so made once
-        context = self.context
-        try:
-            if s.tls:
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
-            else:
-                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-            self.smtp = smtp
-            smtp.ehlo_or_helo_if_needed()
-            if s.starttls:
-                if not smtp.has_extn("starttls"):
-                    raise SmtpFatal(f"the SMTP server {self.where} does not offer STARTTLS ([smtp] starttls = true)")
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if s.username:
-                self._login(smtp)
-        except ssl.SSLCertVerificationError as exc:
-            self.close()
-            raise SmtpFatal(f"the TLS certificate of {self.where} cannot be trusted: {exc.verify_message}") from exc
-        except BaseException:
-            self.close()
-            raise
-
-    def _login(self, smtp: smtplib.SMTP) -> None:
-        try:
-            smtp.login(self.settings.username, self.password or "")
-        except smtplib.SMTPAuthenticationError as exc:
-            raise SmtpFatal(f"the SMTP server {self.where} refused the login of {self.settings.username!r}: "
-                            f"{_reply(exc.smtp_code, exc.smtp_error)}") from exc
-        except smtplib.SMTPNotSupportedError as exc:
-            raise SmtpFatal(f"the SMTP server {self.where} offers no AUTH here"
-                            + ("" if self.settings.starttls or self.settings.tls else
-                               " (it may want TLS first: [smtp] starttls = true)")) from exc
-
-    def supports(self, extension: str) -> bool:
-        return self.smtp is not None and self.smtp.has_extn(extension)
-
-    def deliver(self, sender: str, recipient: str, message: bytes, on_body: Callable[[], None]) -> Outcome:
-        """One transaction; `on_body` runs after the server's 354, just before the body goes out."""
-        smtp = self.smtp
-        assert smtp is not None
-        options = ["SMTPUTF8", "BODY=8BITMIME"] if not recipient.isascii() else []
-        steps: list[tuple[str, Callable[[], tuple[int, bytes]], tuple[int, ...]]] = [
-            ("mail", lambda: smtp.mail(sender, options), (250,)),
-            ("rcpt", lambda: smtp.rcpt(recipient), (250, 251)),
-            ("data", lambda: _data_command(smtp), (354,))]
-        stage = "mail"
-        try:
-            for stage, command, accepted in steps:
-                code, text = command()
-                if code not in accepted:
-                    return self._refused(code, text, stage)
-        except (smtplib.SMTPException, OSError) as exc:
-            self.close()
-            return Outcome("lost", f"connection lost: {exc}", stage)
-        on_body()
-        try:
-            smtp.send(_dot_stuff(message))
-            code, text = smtp.getreply()
-        except (smtplib.SMTPException, OSError) as exc:
-            self.close()
-            return Outcome("unknown", f"no reply after the message was sent: {exc}", "body")
-        if code == 421:
-            self.close()
-        return Outcome("sent" if code == 250 else _classify(code), _reply(code, text), "body")
-
-    def _refused(self, code: int, text: bytes, stage: str) -> Outcome:
-        if code == 421:
-            self.close()
-            return Outcome("lost", _reply(code, text), stage)
-        try:
-            assert self.smtp is not None
-            self.smtp.rset()
-        except (smtplib.SMTPException, OSError):
-            self.close()
-        return Outcome(_classify(code), _reply(code, text), stage)
-
-    def close(self) -> None:
-        if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.smtp.quit() if self.smtp.sock else None
-            with contextlib.suppress(OSError):
-                self.smtp.close()
-        self.smtp = None
-
-
-def _data_command(smtp: smtplib.SMTP) -> tuple[int, bytes]:
-    smtp.putcmd("data")
-    return smtp.getreply()
-
-
-def _dot_stuff(message: bytes) -> bytes:
-    """CRLF line ends, leading dots doubled, the terminating `.` line (RFC 5321 4.5.2)."""
-    body = re.sub(rb"(?m)^\.", b"..", re.sub(rb"\r?\n", b"\r\n", message))
-    return body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n"
-
-
-def _classify(code: int) -> str:
-    return "deferred" if 400 <= code < 500 else "failed"
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    return f"{code} {' '.join(text.split())}".strip()
-
-
-def smtp_password(settings: Smtp, environ: Mapping[str, str]) -> str | None:
-    """The password from the environment variable [smtp] password_env names; None without a username."""
-    if settings.tls and settings.starttls:
-        raise PressekitError("pressekit.toml: [smtp] tls (implicit TLS) and starttls exclude each other; set one")
-    if not settings.username:
-        return None
-    password = environ.get(settings.password_env)
-    if password is None:
-        raise PressekitError(f"[smtp] username is {settings.username!r}, but the environment variable "
-                             f"{settings.password_env} ([smtp] password_env) that holds the password is not set")
-    return password
 
 
 def _open_session(session: SmtpSession, recipients: list[Recipient], list_shown: str) -> None:
@@ -618,119 +277,11 @@ def _release_lock(root: Path, release_id: str) -> Iterator[None]:
         yield
 
 
-# --- the delivery loop --------------------------------------------------------------------------
-
-class RateLimiter:
-    """At most `per_minute` transactions a minute, evenly spaced; 0 means no limit."""
-
-    def __init__(self, per_minute: float, clock: Clock):
-        self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
-        self.clock = clock
-        self.next: float | None = None
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        now = self.clock.monotonic()
-        if self.next is not None and now < self.next:
-            self.clock.sleep(self.next - now)
-            now = self.next
-        self.next = now + self.interval
-
-
 def _rate(config: Config, options: SendOptions) -> float:
     rate = config.send.rate if options.rate is None else options.rate
     if rate < 0:
         raise PressekitError(f"the rate must be 0 (no limit) or more messages a minute, not {rate:g}")
     return rate
-
-
-class _Delivery:
-    """The loop: one job at a time, retries due by backoff, every state committed before the next step."""
-
-    def __init__(self, ledger: Ledger, session: SmtpSession, sender: str, composer: Composer, report: SendReport,
-                 clock: Clock, retry: RetryPolicy, rate: float, progress: Progress | None):
-        self.ledger, self.session, self.sender, self.composer = ledger, session, sender, composer
-        self.report, self.clock, self.retry, self.progress = report, clock, retry, progress
-        self.limiter = RateLimiter(rate, clock)
-        self.waiting: list[tuple[float, int, Job]] = []   # (due, order, job) of deferred jobs
-        self.done = self.total = 0
-
-    def run(self, jobs: Sequence[Job]) -> None:
-        queue, self.total = deque(jobs), len(jobs)
-        self._progress()
-        while queue or self.waiting:
-            if self.waiting and (not queue or self.waiting[0][0] <= self.clock.monotonic()):
-                due, _, job = heapq.heappop(self.waiting)
-                if due > self.clock.monotonic():
-                    self.clock.sleep(due - self.clock.monotonic())
-            else:
-                job = queue.popleft()
-            if not self._attempt(job):
-                self._give_up([job, *queue, *(j for _, _, j in self.waiting)])
-                return
-
-    def _attempt(self, job: Job) -> bool:
-        """Send one job and record the outcome; False when the server cannot be reached any more."""
-        if self.session.smtp is None and not self._reconnect():
-            return False
-        try:
-            message = self.composer.message(job.recipient, job.message_id)
-        except PressekitError as exc:  # the header guard of mail.build_message
-            self._record(job, Outcome("failed", f"message not built: {exc}", "build"), final=True)
-            return True
-        self.limiter.wait()
-        outcome = self.session.deliver(self.sender, job.recipient.address, message,
-                                       lambda: self._mark(job, "sending", "", attempt=True))
-        if outcome.state == "lost" and not job.reconnected:
-            job.reconnected = True  # a server closing idle or full connections: reconnect, try at once
-            return self._attempt(job)
-        if outcome.stage == "mail" and outcome.state == "failed":
-            raise SmtpFatal(f"the SMTP server {self.session.where} refuses the sender {self.sender}: {outcome.reply}")
-        job.tries, job.reconnected = job.tries + 1, False
-        if outcome.state in ("deferred", "lost") and job.tries < self.retry.attempts:
-            self._record(job, outcome, final=False)
-            delay = self.retry.backoff * 2 ** (job.tries - 1)
-            heapq.heappush(self.waiting, (self.clock.monotonic() + delay, id(job), job))
-        else:
-            self._record(job, outcome, final=True)
-        return True
-
-    def _record(self, job: Job, outcome: Outcome, final: bool) -> None:
-        state = "deferred" if outcome.state == "lost" else outcome.state
-        # A transaction that reached the body was counted when it was marked `sending`.
-        self._mark(job, state, outcome.reply, attempt=outcome.stage not in ("body", "build"))
-        if state == "sent":
-            self.report.sent += 1
-        if final:
-            self.done += 1
-            self._progress()
-
-    def _mark(self, job: Job, state: str, reply: str, attempt: bool = False) -> None:
-        self.ledger.mark(self.report.release, job.round, job.recipient.key, state, self.clock.now(), reply, attempt)
-
-    def _reconnect(self) -> bool:
-        for n in range(self.retry.reconnects):
-            try:
-                self.session.connect()
-                self.report.stopped = ""
-                return True
-            except (smtplib.SMTPException, OSError) as exc:
-                self.report.stopped = f"cannot reach the SMTP server {self.session.where}: {exc}"
-                if n + 1 < self.retry.reconnects:
-                    self.clock.sleep(self.retry.backoff * 2 ** n)
-        return False
-
-    def _give_up(self, jobs: list[Job]) -> None:
-        """The server stays unreachable: leave every remaining job deferred for the next run."""
-        for job in jobs:
-            self._mark(job, "deferred", f"not sent: {self.report.stopped}")
-        self.done += len(jobs)
-        self._progress()
-
-    def _progress(self) -> None:
-        if self.progress:
-            self.progress("Versand", self.done, self.total)
 
 
 # --- what the user reads ------------------------------------------------------------------------

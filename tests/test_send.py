@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from pressekit.cli import main
 from pressekit.errors import SourceError
 from pressekit.ledger import read_ledger
-from pressekit.send import (EX_TEMPFAIL, RetryPolicy, SendOptions, format_summary, send_release,
-                            verify_unsubscribe_token)
+from pressekit.send import EX_TEMPFAIL, RetryPolicy, SendOptions, format_summary, send_release
+from pressekit.unsubscribe import verify_unsubscribe_token
 from sitekit import CONFIG, SIMPLE, write_release, write_site
 from smtp_server import (FaultyHandler, Received, password_authenticator, self_signed_cert, server_tls_context,
                          smtp_server)

@@ -1,0 +1,113 @@
+"""The per-recipient messages of `pressekit send`: the release's e-mail rendered once, then addressed.
+
+Each message gets its recipient's To, a Message-ID stable for (release, recipient, round) and the
+List-Id / List-Unsubscribe headers (with a per-recipient token from `unsubscribe`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from email.utils import parseaddr
+from pathlib import Path
+
+from .config import Config
+from .errors import BuildFailed, PressekitError, SourceError
+from .model import Release, Variant
+from .progress import Report as Progress
+from .recipients import Recipient, normalize_address
+from .unsubscribe import unsubscribe_token
+
+PHOTO_CACHE = ".pressekit/cache"   # the build's cache (build.CACHE_DIR): variants made there are reused
+
+
+def release_photos(config: Config, release: Release,
+                   progress: Progress | None) -> tuple[Mapping[tuple[str, str], tuple[Variant, ...]], dict[str, Path]]:
+    """The release's photo variants (from the build's cache, made when missing), so links match output/."""
+    from . import photos
+
+    if not release.photos:
+        return {}, {}
+    made = photos.make_variants([release], config, config.root / PHOTO_CACHE, jobs=1,
+                                progress=(lambda d, t: progress("Fotos", d, t)) if progress else None)
+    if made.errors:
+        raise BuildFailed(made.errors)
+    return made.variants, {f.relpath: f.source for f in made.files if f.source is not None}
+
+
+class Composer:
+    """Builds the per-recipient messages from the release's e-mail, rendered once."""
+
+    def __init__(self, config: Config, release: Release, secret: bytes,
+                 variants: Mapping[tuple[str, str], tuple[Variant, ...]] = {},
+                 variant_files: Mapping[str, Path] | None = None):
+        from . import mail
+        from .markup import render_html
+
+        if not (config.send.unsubscribe_mailto or config.send.unsubscribe_url):
+            raise PressekitError("pressekit.toml: [send] needs unsubscribe_mailto or unsubscribe_url: "
+                                 "every message carries a List-Unsubscribe header")
+        self.mail, self.config, self.release, self.secret = mail, config, release, secret
+        self.parts = mail.render_email(release, config, variants, render_html(release.body),
+                                       variant_files=variant_files)
+        self.attachments = (mail.photo_attachments(release, config, variants, variant_files)
+                            if config.email.attach_photos else ())
+        self.domain = _punycode_domain(config.site.domain)
+        default = self.domain if self.domain.startswith("presse.") else f"presse.{self.domain}"
+        self.list_id = (config.send.list_id or default).strip("<>")
+
+    def message_id(self, recipient: Recipient, round: int) -> str:
+        """`<release.hash16[.rN]@domain>`: stable for (release, recipient, round), so a retry is recognisable."""
+        digest = hashlib.sha256(f"{self.release.id}\0{recipient.key}".encode()).hexdigest()[:16]
+        suffix = f".r{round}" if round > 1 else ""
+        return f"<{self.release.id}.{digest}{suffix}@{self.domain}>"
+
+    def headers(self, recipient: Recipient) -> list[tuple[str, str]]:
+        """List-Id, List-Unsubscribe (mailto, https with a per-recipient token) and List-Unsubscribe-Post."""
+        links = []
+        if self.config.send.unsubscribe_mailto:
+            links.append(f"<{self.config.send.unsubscribe_mailto}>")
+        if url := self.config.send.unsubscribe_url:
+            token = unsubscribe_token(self.secret, self.list_id, recipient.address)
+            links.append(f"<{url}{'&' if '?' in url else '?'}token={token}>")
+        headers = [("List-Id", f"<{self.list_id}>"), ("List-Unsubscribe", ", ".join(links))]
+        if self.config.send.unsubscribe_url:
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        return headers
+
+    def message(self, recipient: Recipient, message_id: str) -> bytes:
+        """The complete message for one recipient; raises mail.HeaderError when a header would break."""
+        # The name holds no quote or backslash (recipients.check_name), so quoting it is enough.
+        to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
+        return self.mail.build_message(self.release, self.config, self.parts.text, self.parts.html, to=to,
+                                       message_id=message_id, extra_headers=self.headers(recipient),
+                                       attachments=self.attachments)
+
+
+def _punycode_domain(domain: str) -> str:
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return domain
+
+
+def check_addressable(composer: Composer, recipients: list[Recipient], list_shown: str) -> None:
+    """Build the message of every non-ASCII address now, so that a refusal is a list error, not a failure later."""
+    errors = []
+    for r in (r for r in recipients if r.needs_smtputf8):
+        try:
+            composer.message(r, composer.message_id(r, 1))
+        except PressekitError as exc:
+            errors.append(SourceError(list_shown, r.line, f"email {r.address!r}: no message can be addressed to it: "
+                                      f"{exc}", "ask the editor for an address that is ASCII before the '@'"))
+    if errors:
+        raise BuildFailed(errors)
+
+
+def envelope_sender(config: Config) -> str:
+    """The envelope sender (MAIL FROM): the address of [email] from; raise PressekitError without one."""
+    _, address = parseaddr(config.email.sender)
+    try:
+        return normalize_address(address)
+    except ValueError as exc:
+        raise PressekitError(f"pressekit.toml: [email] from needs a sender address for the envelope: {address!r} {exc}")
