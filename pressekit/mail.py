@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import difflib
-import email.policy
 import hashlib
 import mimetypes
 import re
@@ -41,7 +40,6 @@ from .output import OutputFile
 from .plaintext import html_to_blocks, one_line, text_lines
 from .templates import make_environment
 
-POLICY = email.policy.SMTP.clone(utf8=False, refold_source="none")
 
 
 @dataclass(frozen=True)
