@@ -19,7 +19,7 @@ from .config import CONFIG_NAME, Config
 from .model import Release
 from .output import OutputFile
 from .pages import ListPage, PageRenderer, Teaser, teaser_of
-from .render import BodyCache, ReleaseJob, Staging, render_releases
+from .render import BodyCache, ReleaseJob, RenderPool, Staging
 from .slugs import slugify
 from .templates import make_environment, theme_dir
 
@@ -70,20 +70,12 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview)
     groups = _Groups(previous, staging)
     in_feeds = _feed_releases(config, chosen, now)
-    keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, staging, report, jobs,
-                           progress, frozenset(r.id for r in in_feeds))
     env = make_environment(config)
     pages = PageRenderer(env, config, feeds.feed_links(config))
-    teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
-    teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
-    for spec in _list_specs(pages, config, teasers):
-        key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra,
-                     [teaser_keys[t.release.id] for t in spec.items])
-        if groups.reuse("list:" + spec.relpath, key):
-            report.reused += 1
-        else:
-            groups.put("list:" + spec.relpath, key, [pages.render_list(spec)])
-            report.rendered += 1
+    with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", frozenset(r.id for r in in_feeds),
+                    jobs or os.cpu_count() or 1) as pool:
+        keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, pool, report, progress)
+        _list_groups(config, chosen, made, base, summaries, pages, groups, pool, report)
     years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
     tags = sorted({slugify(t): t for r in reversed(chosen) for t in r.tags}.items(), key=lambda x: x[1].casefold())
     archive_key = digest(base, years, tags)
@@ -103,9 +95,28 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     return groups.groups
 
 
+def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, base: str,
+                 summaries: dict[str, str], pages: PageRenderer, groups: _Groups, pool: RenderPool,
+                 report: Counts) -> None:
+    """Index, year and tag pages whose items changed."""
+    teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
+    teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
+    todo: dict[str, tuple[str, ListPage]] = {}
+    for spec in _list_specs(pages, config, teasers):
+        key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra,
+                     [teaser_keys[t.release.id] for t in spec.items])
+        if groups.reuse("list:" + spec.relpath, key):
+            report.reused += 1
+        else:
+            todo[spec.relpath] = (key, spec)
+    for relpath, written in pool.list_pages([spec for _, spec in todo.values()]):
+        groups.put_written("list:" + relpath, todo[relpath][0], {relpath: written})
+        report.rendered += 1
+
+
 def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
-                    base: str, groups: _Groups, summaries: dict[str, str], staging: Path, report: Counts,
-                    jobs: int | None, progress: Progress | None, keep: frozenset[str]) -> dict[str, str]:
+                    base: str, groups: _Groups, summaries: dict[str, str], pool: RenderPool, report: Counts,
+                    progress: Progress | None) -> dict[str, str]:
     """Render the page and e-mails of every release whose key changed; return release id -> key."""
     zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
     attach = config.email.attach_photos
@@ -125,8 +136,7 @@ def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoRes
             report.reused += 1
         else:
             todo.append(job)
-    for n, rendered in enumerate(render_releases(todo, config, staging, config.root / CACHE_DIR / "bodies",
-                                                 jobs or os.cpu_count() or 1, keep), 1):
+    for n, rendered in enumerate(pool.releases(todo), 1):
         groups.put_written("release:" + rendered.id, keys[rendered.id], rendered.files)
         summaries[rendered.id] = rendered.summary
         report.rendered += 1

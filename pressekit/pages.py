@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlparse
 
@@ -131,9 +131,9 @@ def _thumb(release: Release, variants: Variants) -> Variant | None:
 
 
 def teaser_of(release: Release, summary: str, variants: Variants) -> Teaser:
-    """A release as a list entry."""
+    """A release as a list entry (without its body: lists travel to worker processes)."""
     alt = release.photos[0].alt if release.photos else ""
-    return Teaser(release, f"{release.id}/", summary, _thumb(release, variants), alt)
+    return Teaser(replace(release, body=""), f"{release.id}/", summary, _thumb(release, variants), alt)
 
 
 def json_ld(release: Release, config: Config, summary: str, views: list[PhotoView]) -> str:

@@ -7,6 +7,7 @@ memory stays flat however many releases the archive holds.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,11 +21,11 @@ from .feeds import feed_links
 from .markup import render_html, summary_of
 from .model import Release, Variant
 from .output import OutputFile
-from .pages import PageRenderer
+from .pages import ListPage, PageRenderer
 from .templates import make_environment
 
 VariantMap = dict[tuple[str, str], tuple[Variant, ...]]
-SERIAL_LIMIT = 24  # below this many releases a process pool costs more than it saves
+SERIAL_LIMIT = 100  # below this many pages, starting worker processes costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -87,49 +88,104 @@ class BodyCache:
         return html
 
 
-class ReleaseRenderer:
-    """Renders release jobs of one site into a staging folder."""
+class Renderer:
+    """Renders releases and list pages of one site into a staging folder (one per process)."""
 
     def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str] = frozenset()):
         self.config, self.staging, self.bodies, self.keep = config, Staging(staging), BodyCache(bodies), keep
         self.env = make_environment(config)
         self.mail_env = mail.mail_environment(config)
-        self.links = feed_links(config)
+        self.pages = PageRenderer(self.env, config, feed_links(config))
 
-    def render(self, job: ReleaseJob) -> Rendered:
+    def release(self, job: ReleaseJob) -> Rendered:
+        """The release page and the e-mails of one release."""
         release = job.release
         body = self.bodies.html(release, keep=release.id in self.keep)
-        pages = PageRenderer(self.env, self.config, self.links, lambda r: job.banner)
+        pages = PageRenderer(self.env, self.config, self.pages.feeds, lambda r: job.banner)
         files = [pages.release_page(release, body, job.variants, job.attachment_sizes, job.zip_size),
                  *mail.email_files(release, self.config, job.variants, body, variant_files=job.variant_files,
                                    env=self.mail_env)]
         written = {f.relpath: self.staging.write(f) for f in files}
         return Rendered(release.id, written, summary_of(release.summary, body))
 
+    def list_page(self, spec: ListPage) -> tuple[str, str]:
+        """One list page: (relpath, digest)."""
+        return spec.relpath, self.staging.write(self.pages.render_list(spec))
 
-_worker: ReleaseRenderer | None = None
+
+_worker: Renderer | None = None
 
 
 def _init_worker(config: Config, staging: Path, bodies: Path, keep: frozenset[str]) -> None:
     global _worker
-    _worker = ReleaseRenderer(config, staging, bodies, keep)
+    _worker = Renderer(config, staging, bodies, keep)
 
 
-def _render_in_worker(job: ReleaseJob) -> Rendered:
+def _release_in_worker(job: ReleaseJob) -> Rendered:
     assert _worker is not None
-    return _worker.render(job)
+    return _worker.release(job)
 
 
-def render_releases(jobs: list[ReleaseJob], config: Config, staging: Path, bodies: Path,
-                    workers: int, keep: frozenset[str] = frozenset()) -> Iterator[Rendered]:
-    """Render every job, in `workers` processes when there is enough work; yields results as they come.
+def _list_page_in_worker(spec: ListPage) -> tuple[str, str]:
+    assert _worker is not None
+    return _worker.list_page(spec)
 
-    The body HTML of the releases in `keep` is cached for the feeds."""
-    if workers <= 1 or len(jobs) < SERIAL_LIMIT:
-        renderer = ReleaseRenderer(config, staging, bodies, keep)
-        yield from (renderer.render(job) for job in jobs)
-        return
-    chunk = max(1, min(64, len(jobs) // (workers * 4)))
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config, staging, bodies, keep)) as pool:
-        yield from pool.map(_render_in_worker, jobs, chunksize=chunk)
 
+class RenderPool:
+    """Renders in worker processes when there is enough work, in this process otherwise.
+
+    The body HTML of the releases in `keep` is cached for the feeds.
+    """
+
+    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str], workers: int):
+        self.args = (config, staging, bodies, keep)
+        self.workers = workers
+        self.local: Renderer | None = None
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def releases(self, jobs: list[ReleaseJob]) -> Iterator[Rendered]:
+        """Render every release job; yields results as they come."""
+        if self._serial(len(jobs)):
+            yield from map(self._renderer().release, jobs)
+        else:
+            yield from self._processes().map(_release_in_worker, jobs, chunksize=self._chunk(len(jobs)))
+
+    def list_pages(self, specs: list[ListPage]) -> Iterator[tuple[str, str]]:
+        """Render every list page; yields (relpath, digest)."""
+        if self._serial(len(specs)):
+            yield from map(self._renderer().list_page, specs)
+        else:
+            yield from self._processes().map(_list_page_in_worker, specs, chunksize=self._chunk(len(specs)))
+
+    def _serial(self, count: int) -> bool:
+        return self.workers <= 1 or (count < SERIAL_LIMIT and self.pool is None)
+
+    def _chunk(self, count: int) -> int:
+        return max(1, min(64, count // (self.workers * 4)))
+
+    def _renderer(self) -> Renderer:
+        if self.local is None:
+            self.local = Renderer(*self.args)
+        return self.local
+
+    def _processes(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
+                                            initargs=self.args)
+        return self.pool
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """forkserver with this module preloaded: fork is unsafe in a process with threads (`serve`, progress bars)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
