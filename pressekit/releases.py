@@ -6,10 +6,13 @@ Every problem in every file is collected; nothing is created from an invalid rel
 from __future__ import annotations
 
 import difflib
+import multiprocessing
 import os
 import re
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
+from itertools import repeat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -78,10 +81,11 @@ def _bundle_paths(folder: Path) -> list[str]:
 
 def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list[Release], list[SourceError]]:
     """Parse and validate every bundle; return the valid releases and every problem."""
-    releases: list[Release] = []
     errors: list[SourceError] = []
     seen: dict[str, str] = {}
     root = str(config.root).rstrip("/") + "/"
+    results: dict[str, tuple[Release | None, list[SourceError]]] = {}
+    todo: list[tuple[str, object]] = []
     for source in _bundle_paths(config.root / RELEASES_DIR):
         shown = source.removeprefix(root)
         release_id = os.path.basename(os.path.dirname(source))
@@ -91,28 +95,46 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
                                       f"{seen[key]} has the same folder name; ids must be unique"))
             continue
         seen[key] = shown
-        release, problems = _load_cached(source, config, cache)
+        stamp = _stamp(source)
+        hit = cache.get(source) if cache is not None and stamp is not None else None
+        if hit is not None and hit[0] == (stamp, _referenced_stamps(hit[1])):
+            results[source] = hit[1], hit[2]
+        else:
+            results[source] = None, []  # keeps the place of this bundle in the order of sources
+            todo.append((source, stamp))
+    for (source, stamp), (release, problems) in zip(todo, _parse_all([s for s, _ in todo], config)):
+        results[source] = release, problems
+        if cache is not None and stamp is not None:
+            cache[source] = ((stamp, _referenced_stamps(release)), release, problems)
+    releases = []
+    for release, problems in results.values():
         errors.extend(problems)
         if release is not None:
             releases.append(release)
     return releases, errors
 
 
-def _load_cached(source: str, config: Config, cache: ParseCache | None) -> tuple[Release | None, list[SourceError]]:
-    """load_release, skipped when index.md and its folder listing are as they were when cached."""
-    if cache is None:
-        return load_release(Path(source), config)
+PARALLEL_PARSE = 400  # from this many changed bundles on, parse in worker processes
+
+
+def _parse_all(sources: list[str], config: Config) -> list[tuple[Release | None, list[SourceError]]]:
+    """load_release for every source, in worker processes when there are many (a first build of an archive)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(sources) < PARALLEL_PARSE or workers < 2:
+        return [load_release(Path(s), config) for s in sources]
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(load_release, map(Path, sources), repeat(config), chunksize=100))
+
+
+def _stamp(source: str) -> tuple[int, int, int, int] | None:
+    """What must be unchanged for a cached parse to hold: index.md's size, mtime, inode, and its folder's mtime."""
     try:
         st, folder = os.stat(source), os.stat(os.path.dirname(source))
     except OSError:
-        return load_release(Path(source), config)
-    stamp = (st.st_size, st.st_mtime_ns, st.st_ino, folder.st_mtime_ns)
-    hit = cache.get(source)
-    if hit is not None and hit[0] == (stamp, _referenced_stamps(hit[1])):
-        return hit[1], hit[2]
-    release, errors = load_release(Path(source), config)
-    cache[source] = ((stamp, _referenced_stamps(release)), release, errors)
-    return release, errors
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino, folder.st_mtime_ns
 
 
 def _referenced_stamps(release: Release | None) -> tuple[object, ...]:

@@ -222,3 +222,16 @@ CONFIG_CASES = {
 def test_config_rule(tmp_path: Path, config: str, expected: list[str]) -> None:
     root = write_site(tmp_path / "site", config=config)
     assert errors_of(root) == expected
+
+
+def test_many_bundles_are_parsed_in_parallel_with_the_same_result(tmp_path: Path, monkeypatch) -> None:
+    from pressekit import releases
+
+    root = write_site(tmp_path / "site")
+    for n in range(1, 9):
+        date = "2025-13-01" if n % 3 == 0 else f"2025-01-0{n}"
+        write_release(root, f"2025-01-0{n}-r{n}", f"---\ntitle: R{n}\ndate: {date}\n---\nText {n}\n")
+    serial = [str(e) for e in errors_of(root)]
+    monkeypatch.setattr(releases, "PARALLEL_PARSE", 2)
+    assert [str(e) for e in errors_of(root)] == serial
+    assert len(serial) == 2
