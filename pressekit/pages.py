@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from urllib.parse import urlparse
 
 from jinja2 import Environment
@@ -80,6 +80,12 @@ class PageInfo:
     og_image: Variant | None = None
     og_image_alt: str = ""
     kind: str = "page"
+
+
+def _span(items: Sequence[Teaser], tz: tzinfo) -> str:
+    """The dates an archive page covers, oldest to newest: '03.01.2019 – 28.02.2019'."""
+    first, last = items[0].release.published.astimezone(tz), items[-1].release.published.astimezone(tz)
+    return f"{first:%d.%m.%Y} – {last:%d.%m.%Y}" if first.date() != last.date() else f"{first:%d.%m.%Y}"
 
 
 def release_url(config: Config, release: Release) -> str:
@@ -198,21 +204,32 @@ class PageRenderer:
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:
-        """Paginated lists: base + index.html, then base + seite/N/index.html (specs, rendered later)."""
+        """A paginated list (specs, rendered later) whose archive pages never change once full.
+
+        Releases are cut into pages of per_page counted from the oldest, so a new release
+        changes the first page only: base + index.html shows the newest two (partly filled)
+        pages' worth, base + seite/N/index.html the older ones, N = 1 the oldest. That keeps
+        rebuilds and deploys of a large archive small, and old page URLs stable.
+        """
         per_page = self.config.site.per_page
-        pages = max(1, -(-len(teasers) // per_page))
-        for number in range(1, pages + 1):
-            relpath = base + ("index.html" if number == 1 else f"seite/{number}/index.html")
+        oldest_first = list(reversed(teasers))
+        chunks = [oldest_first[i:i + per_page] for i in range(0, len(oldest_first), per_page)] or [[]]
+        archive = chunks[:-2] if len(chunks) > 2 else []
+        front = [t for chunk in chunks[len(archive):] for t in chunk]
+        pages = [(base + "index.html", front, None)]
+        pages += [(base + f"seite/{n}/index.html", chunk, n) for n, chunk in enumerate(archive, 1)]
+        for relpath, items, number in pages:
             prefix = root_prefix(relpath)
 
-            def link(n: int) -> str:
-                target = base + ("" if n == 1 else f"seite/{n}/")
+            def link(n: int | None) -> str:
+                target = base + (f"seite/{n}/" if n else "")
                 return prefix + target if target else prefix or "./"
-            pager = {"number": number, "pages": pages,
-                     "prev": link(number - 1) if number > 1 else None,
-                     "next": link(number + 1) if number < pages else None}
-            shown_title = title if number == 1 else f"{title} – Seite {number}"
-            yield ListPage(relpath, template, shown_title, title, tuple(teasers[(number - 1) * per_page: number * per_page]),
+            older = (number - 1 if number else len(archive)) or None
+            newer = None if number is None else (number + 1 if number < len(archive) else 0)
+            pager = {"older": link(older) if older else None, "newer": None if newer is None else link(newer),
+                     "span": _span(items, self.config.site.tz) if number else ""}
+            shown_title = f"{title} – {pager['span']}" if number else title
+            yield ListPage(relpath, template, shown_title, title, tuple(reversed(items)),
                            tuple(sorted(pager.items())), tuple(sorted(extra.items())))
 
     def render_list(self, spec: ListPage) -> OutputFile:

@@ -140,3 +140,28 @@ def test_release_page_shows_credit_rights_and_json_ld(built: Path) -> None:
     image = data["image"][0]
     assert (image["creditText"], image["copyrightNotice"]) == ("Jörg Grün/ Landkreis Beispielheim", "© Landkreis Beispielheim")
     assert image["license"] == "https://presse.beispielheim.example/nutzungsbedingungen/"
+
+
+def test_archive_pages_stay_unchanged_when_releases_are_added(tmp_path: Path) -> None:
+    from sitekit import CONFIG
+
+    root = write_site(tmp_path / "site", config=CONFIG.replace('dateline = "Beispielheim"', 'per_page = 2'))
+    out = root / "output"
+
+    def add(n: int) -> dict[str, bytes]:
+        write_release(root, f"2025-01-{n:02d}-m{n}", f"---\ntitle: Meldung {n}\ndate: 2025-01-{n:02d}\n---\nText {n}.\n")
+        build_site(root, out, NOW)
+        return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.glob("seite/*/index.html")}
+
+    for n in range(1, 8):
+        pages = add(n)
+    assert sorted(pages) == ["seite/1/index.html", "seite/2/index.html"]
+    front = (out / "index.html").read_text()
+    assert [t for t in ("Meldung 7", "Meldung 6", "Meldung 5", "Meldung 4") if t in front] == ["Meldung 7", "Meldung 6", "Meldung 5"]
+    assert "Meldung 4" in pages["seite/2/index.html"].decode() and "Meldung 3" in pages["seite/2/index.html"].decode()
+    assert "05.01.2025 – 07.01.2025" not in front and "03.01.2025 – 04.01.2025" in pages["seite/2/index.html"].decode()
+    after = add(8)
+    assert after == pages  # a new release changes the front page only
+    after = add(9)  # a new archive page appears; the older ones stay, but for the newest one's link
+    assert after["seite/1/index.html"] == pages["seite/1/index.html"]
+    assert sorted(after) == ["seite/1/index.html", "seite/2/index.html", "seite/3/index.html"]
