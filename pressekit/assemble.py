@@ -82,6 +82,8 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     if not groups.reuse("archive", archive_key):
         groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
     _feed_group(config, in_feeds, made.variants, now, base, keys, groups)
+    if not preview:
+        BodyCache(config.root / CACHE_DIR / "bodies").prune(in_feeds)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
     if not groups.reuse("404", base):

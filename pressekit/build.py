@@ -132,6 +132,8 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
             shutil.rmtree(staging)
     state.output = _dir_stamp(output)
     store.save(state_name, state)
+    if not preview:
+        _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
     clock.lap(report, "write")
     return report
 
@@ -151,6 +153,9 @@ def _load(root: Path, store: Store) -> tuple[Config, list[Release]]:
         del cache[key]
     for n in sorted({_shard(k) for k in cache.dirty}):
         store.save(f"{prefix}-{n}", {k: v for k, v in cache.items() if _shard(k) == n})
+    for old in store.folder.glob("parse-*.pickle"):
+        if not old.name.startswith(prefix + "-"):
+            old.unlink(missing_ok=True)  # the shards of an earlier pressekit.toml
     return config, releases
 
 
@@ -175,6 +180,15 @@ class _ParseCache(dict):  # type: ignore[type-arg]
     def __delitem__(self, key: str) -> None:
         self.dirty.add(key)
         super().__delitem__(key)
+
+
+def _prune_photo_cache(folder: Path, used: set[Path]) -> None:
+    """Delete cached variants and ZIPs that no published photo uses any more (old credits, removed photos)."""
+    if not folder.is_dir():
+        return
+    for path in folder.rglob("*"):
+        if path.is_file() and path.parent != folder and path not in used:  # files at the top are its indexes
+            path.unlink(missing_ok=True)
 
 
 def _choose(releases: list[Release], now: datetime, preview: bool) -> list[Release]:

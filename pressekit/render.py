@@ -72,6 +72,14 @@ class BodyCache:
     def __init__(self, folder: Path):
         self.folder = folder
 
+    def prune(self, keep: list[Release]) -> None:
+        """Delete the cached bodies of every release but these."""
+        wanted = {f"{digest(r.body)}.html" for r in keep}
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.name not in wanted:
+                    path.unlink(missing_ok=True)
+
     def html(self, release: Release, keep: bool = True) -> str:
         """The body HTML, from the cache or rendered; kept in the cache when `keep` (the feeds will need it)."""
         path = self.folder / f"{digest(release.body)}.html"
