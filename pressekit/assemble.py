@@ -16,7 +16,7 @@ from pathlib import Path
 from . import feeds, photos
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import CONFIG_NAME, Config
-from .model import Release
+from .model import NEWS_WINDOW, Release
 from .output import OutputFile
 from .pages import ListPage, PageRenderer, Teaser, teaser_of
 from .render import BodyCache, ReleaseJob, RenderPool, Staging
@@ -181,7 +181,7 @@ def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list
     per_tag: dict[str, int] = defaultdict(int)
     listed: list[Release] = []
     for n, release in enumerate(chosen):
-        wanted = n < limit or now - feeds.NEWS_WINDOW <= release.published <= now
+        wanted = n < limit or now - NEWS_WINDOW <= release.published <= now
         for slug in {slugify(t) for t in release.tags}:
             per_tag[slug] += 1
             wanted = wanted or per_tag[slug] <= limit
@@ -192,13 +192,30 @@ def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list
 
 def _feed_group(config: Config, subset: list[Release], variants: photos.VariantMap, now: datetime, base: str,
                 keys: dict[str, str], groups: _Groups) -> None:
-    """The feeds and the news sitemap: rendered again only when a release they list changed."""
-    recent = [r.id for r in subset if now - feeds.NEWS_WINDOW <= r.published <= now]
-    key = digest(base, [keys[r.id] for r in subset], recent)
-    if groups.reuse("feeds", key):
+    """Each feed and the news sitemap: rendered again only when a release it lists changed."""
+    limit = config.feeds.items
+    parts: dict[str, list[Release]] = {"main": subset[:limit],
+                                       "news": [r for r in subset if now - NEWS_WINDOW <= r.published <= now]}
+    for release in subset:
+        for slug in dict.fromkeys(slugify(t) for t in release.tags):
+            parts.setdefault(f"tag:{slug}", [])
+            if len(parts[f"tag:{slug}"]) < limit:
+                parts[f"tag:{slug}"].append(release)
+    todo: dict[str, str] = {}
+    for part, releases in parts.items():
+        key = digest(base, part, [keys[r.id] for r in releases])
+        if not groups.reuse("feeds:" + part, key):
+            todo[part] = key
+    if not todo:
         return
+    needed = {r.id: r for part in todo for r in parts[part]}
     bodies = BodyCache(config.root / CACHE_DIR / "bodies")
-    groups.put("feeds", key, feeds.render_feeds(subset, config, variants, bodies.html, now))
+    files = feeds.render_feeds([r for r in subset if r.id in needed], config, variants, bodies.html, now, parts=todo)
+    by_part: dict[str, list[OutputFile]] = defaultdict(list)
+    for f in files:
+        by_part[feeds.feed_part(f.relpath)].append(f)
+    for part, key in todo.items():
+        groups.put("feeds:" + part, key, by_part[part])
 
 
 def copied_files(config: Config, chosen: list[Release]) -> dict[str, Path]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
@@ -99,25 +99,37 @@ class _Item:
 
 
 def render_feeds(releases: Sequence[Release], config: Config, variants: Variants,
-                 body_html: Callable[[Release], str], now: datetime) -> list[OutputFile]:
+                 body_html: Callable[[Release], str], now: datetime,
+                 parts: Collection[str] | None = None) -> list[OutputFile]:
     """Return feed.xml, atom.xml, feed.json, themen/<tag>/feed.xml per tag and news-sitemap.xml.
 
     Only releases public at `now` are taken, whatever the caller passes: a feed pushes to subscribers,
-    and an embargo broken there cannot be taken back.
+    and an embargo broken there cannot be taken back. `parts` limits the work to some feeds
+    ("main", "news", "tag:<slug>"; see `feed_part`) when the others are known to be unchanged.
     """
     public = [r for r in releases if r.is_public(now)]
     ordered = sorted(public, key=lambda r: (r.published, r.id), reverse=True)
     items = [_item(r, config, variants, body_html(r)) for r in ordered]
     newest = items[: config.feeds.items]
     base = config.site.base_url
-    files = [
-        OutputFile(RSS_PATH, _rss(newest, config, config.site.title, base, base + RSS_PATH)),
-        OutputFile(ATOM_PATH, _atom(newest, config)),
-        OutputFile(JSON_PATH, _json_feed(newest, config)),
-    ]
-    files.extend(_tag_feeds(items, config))
-    files.append(OutputFile(NEWS_SITEMAP_PATH, _news_sitemap(items, config, now)))
+    files = []
+    if parts is None or "main" in parts:
+        files += [
+            OutputFile(RSS_PATH, _rss(newest, config, config.site.title, base, base + RSS_PATH)),
+            OutputFile(ATOM_PATH, _atom(newest, config)),
+            OutputFile(JSON_PATH, _json_feed(newest, config)),
+        ]
+    files.extend(f for f in _tag_feeds(items, config, parts) if parts is None or feed_part(f.relpath) in parts)
+    if parts is None or "news" in parts:
+        files.append(OutputFile(NEWS_SITEMAP_PATH, _news_sitemap(items, config, now)))
     return files
+
+
+def feed_part(relpath: str) -> str:
+    """Which part of render_feeds writes relpath: "main", "news" or "tag:<slug>"."""
+    if relpath.startswith("themen/"):
+        return "tag:" + relpath.split("/")[1]
+    return "news" if relpath == NEWS_SITEMAP_PATH else "main"
 
 
 def feed_links(config: Config) -> list[tuple[str, str, str]]:
@@ -348,7 +360,7 @@ def _atom(items: Sequence[_Item], config: Config) -> bytes:
     return bytes(fg.atom_str(pretty=True))
 
 
-def _tag_feeds(items: Sequence[_Item], config: Config) -> list[OutputFile]:
+def _tag_feeds(items: Sequence[_Item], config: Config, parts: Collection[str] | None = None) -> list[OutputFile]:
     """themen/<slug>/feed.xml for every tag; a tag's name is its spelling in the newest release."""
     names: dict[str, str] = {}
     tagged: dict[str, list[_Item]] = {}
@@ -358,6 +370,8 @@ def _tag_feeds(items: Sequence[_Item], config: Config) -> list[OutputFile]:
             tagged.setdefault(slugify(tag), []).append(item)
     files = []
     for slug in sorted(tagged):
+        if parts is not None and f"tag:{slug}" not in parts:
+            continue
         tag = names[slug]
         title = f"{config.site.title}: {tag}"
         data = _rss(tagged[slug][: config.feeds.items], config, title, _tag_page_url(config, tag),
