@@ -63,7 +63,7 @@ def main() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 def init(directory: Path) -> None:
     """Create a new site in DIRECTORY: pressekit.toml and one example release, ready to build."""
-    from .scaffold_site import create_site
+    from .scaffold import create_site
 
     for path in create_site(directory):
         click.echo(f"created {path}")

@@ -1,8 +1,10 @@
-"""`pressekit new`: a new release folder with every front-matter field explained in German."""
+"""`pressekit init` (a new site from the skeleton) and `pressekit new` (a new release folder with every
+front-matter field explained in German)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -100,3 +102,25 @@ def _field(text: str, comment: str) -> str:
 def _quoted(value: str) -> str:
     """A YAML double-quoted scalar (JSON strings are valid YAML); keeps umlauts and „quotes“ readable."""
     return json.dumps(value, ensure_ascii=False)
+
+
+SKELETON = Path(__file__).parent / "skeleton"
+
+
+def create_site(directory: Path) -> list[Path]:
+    """Copy the skeleton into directory; refuse to overwrite an existing site. Returns the files created."""
+    if (directory / "pressekit.toml").exists():
+        raise PressekitError(f"{directory / 'pressekit.toml'} exists already; init does not overwrite a site")
+    created = []
+    for source in sorted(SKELETON.rglob("*")):
+        if source.is_dir() or "__pycache__" in source.parts:
+            continue
+        target = directory / source.relative_to(SKELETON)
+        if target.exists() and target.name == ".gitignore":
+            continue  # an existing repository keeps its own ignore list
+        if target.exists():
+            raise PressekitError(f"{target} exists already; init does not overwrite files")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        created.append(target)
+    return created
