@@ -18,10 +18,11 @@ from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import CONFIG_NAME, Config
 from .model import NEWS_WINDOW, Release
 from .output import OutputFile
-from .pages import ListPage, PageRenderer, Teaser, teaser_of
+from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
 from .render import BodyCache, ReleaseJob, RenderPool, Staging
 from .slugs import slugify
-from .templates import make_environment, theme_dir
+from .templates import make_environment
+from .theme import theme_dir
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
 Progress = Callable[[str, int, int], None]
@@ -190,7 +191,7 @@ def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list
     return listed
 
 
-def _feed_group(config: Config, subset: list[Release], variants: photos.VariantMap, now: datetime, base: str,
+def _feed_group(config: Config, subset: list[Release], variants: Variants, now: datetime, base: str,
                 keys: dict[str, str], groups: _Groups) -> None:
     """Each feed and the news sitemap: rendered again only when a release it lists changed."""
     limit = config.feeds.items

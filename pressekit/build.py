@@ -16,14 +16,13 @@ depends on; a group whose key is unchanged since the last build is not rendered 
 from __future__ import annotations
 
 import shutil
-from bisect import bisect_left, bisect_right
 import time
 import zlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from feedgen.ext.base import BaseEntryExtension, BaseExtension  # type: ignore[import-untyped]
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from feedgen.util import xml_elem  # type: ignore[import-untyped]
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from .config import Config, Contact, Rights
 from .markup import absolutize, summary_of

@@ -205,7 +205,7 @@ def _guard_registry() -> HeaderRegistry:
     """Address headers parsed as addresses, every other header read as decoded text (cheap)."""
     registry = HeaderRegistry(default_class=UnstructuredHeader, use_default_map=False)
     for name in ("from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to"):
-        registry.map_to_type(name, AddressHeader if name != "sender" else SingleAddressHeader)
+        registry.map_to_type(name, AddressHeader if name != "sender" else SingleAddressHeader)  # type: ignore[arg-type]
     return registry
 
 

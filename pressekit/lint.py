@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from .config import Config, load_config
+from .config import RELEASES_DIR, Config, load_config
 from .errors import SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
 from .markup import render_html, strip_tags
 from .model import Release
-from .releases import RELEASES_DIR, RESERVED_IDS, find_bundles, load_releases
+from .releases import RESERVED_IDS, find_bundles, load_releases
 
 MAX_TITLE = 120
 MAX_SUMMARY = 300

@@ -41,7 +41,6 @@ from .plaintext import html_to_blocks, one_line, text_lines
 from .templates import make_environment
 
 
-
 @dataclass(frozen=True)
 class EmailParts:
     """The three renderings of one release as e-mail."""

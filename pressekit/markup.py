@@ -7,9 +7,9 @@ import re
 from functools import lru_cache
 from urllib.parse import urljoin
 
-import markdown
-from markdown.treeprocessors import InlineProcessor
+import markdown  # type: ignore[import-untyped]
 import nh3
+from markdown.treeprocessors import InlineProcessor  # type: ignore[import-untyped]
 
 from .slugs import slugify
 
@@ -39,7 +39,7 @@ URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _INLINE_TRIGGER = re.compile(r"[*_\[\]<>`&\\!\x02\x03]|  \n")
 
 
-class _QuickInline(InlineProcessor):
+class _QuickInline(InlineProcessor):  # type: ignore[misc]
     """Python-Markdown's inline processor, skipping text in which no inline pattern can start.
 
     Most paragraphs of a press release are plain sentences; trying some twenty patterns at
@@ -52,7 +52,8 @@ class _QuickInline(InlineProcessor):
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
         if self.quick and patternIndex == 0 and not _INLINE_TRIGGER.search(data):
             return data
-        return super()._InlineProcessor__handleInline(data, patternIndex)  # type: ignore[misc]
+        handled: str = super()._InlineProcessor__handleInline(data, patternIndex)
+        return handled
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +72,7 @@ def render_html(source: str) -> str:
     """Return the body as HTML with raw HTML sanitised (no script, no handlers, no javascript: links)."""
     md = _converter()
     md.reset()
-    md.treeprocessors["inline"].quick = "*[" not in source  # type: ignore[attr-defined]
+    md.treeprocessors["inline"].quick = "*[" not in source
     raw = md.convert(source)
     return sanitize(raw)
 

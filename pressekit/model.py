@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
-
 NEWS_WINDOW = timedelta(days=2)  # Google News lists articles of the last two days
 
 

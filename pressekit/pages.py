@@ -216,7 +216,7 @@ class PageRenderer:
         chunks = [oldest_first[i:i + per_page] for i in range(0, len(oldest_first), per_page)] or [[]]
         archive = chunks[:-2] if len(chunks) > 2 else []
         front = [t for chunk in chunks[len(archive):] for t in chunk]
-        pages = [(base + "index.html", front, None)]
+        pages: list[tuple[str, list[Teaser], int | None]] = [(base + "index.html", front, None)]
         pages += [(base + f"seite/{n}/index.html", chunk, n) for n, chunk in enumerate(archive, 1)]
         for relpath, items, number in pages:
             prefix = root_prefix(relpath)

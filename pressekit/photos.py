@@ -33,8 +33,18 @@ from .config import Config, VariantSpec
 from .errors import SourceError, display_path
 from .model import Photo, Release, Variant
 from .output import OutputFile
-from .photometa import (XMP_MAX_CHARS, PhotoMeta, build_app13, build_xmp, build_zip, credits_text, photo_meta,
-                        splice_segment, text_warnings, to_ascii)
+from .photometa import (
+    XMP_MAX_CHARS,
+    PhotoMeta,
+    build_app13,
+    build_xmp,
+    build_zip,
+    credits_text,
+    photo_meta,
+    splice_segment,
+    text_warnings,
+    to_ascii,
+)
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
 _JPEG = ("JPEG", "MPO")  # Pillow opens a camera JPEG with a multi-picture preview (MPF) as "MPO"

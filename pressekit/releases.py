@@ -85,7 +85,7 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
     seen: dict[str, str] = {}
     root = str(config.root).rstrip("/") + "/"
     results: dict[str, tuple[Release | None, list[SourceError]]] = {}
-    todo: list[tuple[str, object]] = []
+    todo: list[tuple[str, tuple[int, int, int, int] | None]] = []
     for source in _bundle_paths(config.root / RELEASES_DIR):
         shown = source.removeprefix(root)
         release_id = os.path.basename(os.path.dirname(source))
@@ -137,11 +137,11 @@ def _stamp(source: str) -> tuple[int, int, int, int] | None:
     return st.st_size, st.st_mtime_ns, st.st_ino, folder.st_mtime_ns
 
 
-def _referenced_stamps(release: Release | None) -> tuple[object, ...]:
+def _referenced_stamps(release: object) -> tuple[object, ...]:
     """Stamps of the files a release names: a replaced or removed file invalidates its validation."""
-    if release is None:
+    if not isinstance(release, Release):
         return ()
-    return tuple(file_stamp(f.path) for f in (*release.photos, *release.attachments))
+    return tuple(file_stamp(p.path) for p in release.photos) + tuple(file_stamp(a.path) for a in release.attachments)
 
 
 def load_release(source: Path, config: Config) -> tuple[Release | None, list[SourceError]]:

@@ -8,9 +8,9 @@ import shutil
 from datetime import date, datetime, time
 from pathlib import Path
 
-from .config import Config, load_config
+from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, PressekitError, display_path
-from .releases import LINE_BREAKS, RELEASES_DIR
+from .releases import LINE_BREAKS
 from .slugs import slugify
 
 MAX_SLUG = 60

@@ -43,14 +43,14 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from .composer import Composer, check_addressable, envelope_sender, release_photos
-from .config import Config, load_config
+from .config import RELEASES_DIR, Config, load_config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
 from .errors import BuildFailed, PressekitError, SourceError, display_path
 from .ledger import Delivery, Ledger, open_ledger, read_ledger
 from .model import Release
 from .progress import Report as Progress
 from .recipients import Recipient, load_recipients, load_suppressed
-from .releases import RELEASES_DIR, find_bundles, load_release
+from .releases import find_bundles, load_release
 from .smtp import SmtpSession, smtp_password
 from .unsubscribe import unsubscribe_secret
 

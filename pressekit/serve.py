@@ -28,9 +28,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import watchfiles
 from jinja2 import TemplateError, TemplateSyntaxError
 
-from .config import CONFIG_NAME, load_config
+from .config import CONFIG_NAME, RELEASES_DIR, load_config
 from .errors import BuildFailed, PressekitError, display_path
-from .releases import RELEASES_DIR
 
 EVENTS_PATH = "/__pressekit__/events"
 KEEPALIVE_SECONDS = 15.0
