@@ -106,8 +106,8 @@ def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult
     teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
     todo: dict[str, tuple[str, ListPage]] = {}
     for spec in _list_specs(pages, config, teasers):
-        key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra,
-                     [teaser_keys[t.release.id] for t in spec.items])
+        items = "\x00".join([teaser_keys[t.release.id] for t in spec.items]).encode("utf-8", "surrogatepass")
+        key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra, items)
         if groups.reuse("list:" + spec.relpath, key):
             report.reused += 1
         else:
@@ -151,7 +151,8 @@ def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoRes
 def _teaser_key(t: Teaser) -> str:
     """What a list shows of a release, as one string (the list page's key digests these)."""
     r = t.release
-    return repr((r.id, r.title, r.published.isoformat(), r.tags, t.summary, t.thumb, t.thumb_alt))
+    thumb = repr(t.thumb) if t.thumb else ""
+    return "\x1f".join((r.id, r.title, r.published.isoformat(), "\x1e".join(r.tags), t.summary, thumb, t.thumb_alt))
 
 
 def _list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:

@@ -137,9 +137,14 @@ def _thumb(release: Release, variants: Variants) -> Variant | None:
 
 
 def teaser_of(release: Release, summary: str, variants: Variants) -> Teaser:
-    """A release as a list entry (without its body: lists travel to worker processes)."""
+    """A release as a list entry."""
     alt = release.photos[0].alt if release.photos else ""
-    return Teaser(replace(release, body=""), f"{release.id}/", summary, _thumb(release, variants), alt)
+    return Teaser(release, f"{release.id}/", summary, _thumb(release, variants), alt)
+
+
+def without_bodies(spec: ListPage) -> ListPage:
+    """The list page with its releases' bodies left out, which a list never shows (cheap to send to a worker)."""
+    return replace(spec, items=tuple(replace(t, release=replace(t.release, body="")) for t in spec.items))
 
 
 def json_ld(release: Release, config: Config, summary: str, views: list[PhotoView]) -> str:

@@ -21,7 +21,7 @@ from .feeds import feed_links
 from .markup import render_html, summary_of
 from .model import Release, Variant
 from .output import OutputFile
-from .pages import ListPage, PageRenderer
+from .pages import ListPage, PageRenderer, without_bodies
 from .templates import make_environment
 
 VariantMap = dict[tuple[str, str], tuple[Variant, ...]]
@@ -170,7 +170,8 @@ class RenderPool:
         if self._serial(len(specs)):
             yield from map(self._renderer().list_page, specs)
         else:
-            yield from self._processes().map(_list_page_in_worker, specs, chunksize=self._chunk(len(specs)))
+            yield from self._processes().map(_list_page_in_worker, map(without_bodies, specs),
+                                             chunksize=self._chunk(len(specs)))
 
     def _serial(self, count: int) -> bool:
         return self.workers <= 1 or (count < SERIAL_LIMIT and self.pool is None)
