@@ -131,6 +131,11 @@ class Config:
     send: Send = Send()
     smtp: Smtp = Smtp()
 
+    @property
+    def burnt_variants(self) -> frozenset[str]:
+        """Names of the variants with the credit drawn into the picture."""
+        return frozenset(v.name for v in self.variants if v.credit == "burn")
+
     def contact(self, key: str | None) -> Contact | None:
         """Return the contact with `key`, or the default (first) contact for None."""
         if key is None:

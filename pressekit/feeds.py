@@ -35,7 +35,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from .config import Config, Contact, Rights
 from .markup import absolutize, summary_of
-from .model import NEWS_WINDOW, Photo, Release, Variant
+from .model import NEWS_WINDOW, Photo, Release, Variant, web_variant
 from .output import OutputFile
 from .slugs import slugify
 
@@ -169,7 +169,7 @@ def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Vari
     if made:
         files = tuple(_File(v.name, base + quote(v.relpath), _mime_type(v.relpath), v.size, v.width, v.height)
                       for v in made)
-        web = files[made.index(web_variant(made, config))]
+        web = files[made.index(web_variant(made, config.burnt_variants))]
     else:
         web = _File("original", f"{base}{release.id}/{quote(photo.file)}", _mime_type(photo.file),
                     photo.path.stat().st_size)
@@ -177,14 +177,6 @@ def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Vari
     rights = config.rights_for(photo.rights)
     copyright = rights.copyright if rights and rights.copyright else config.site.organisation
     return _FeedPhoto(photo, rights, copyright, files, web)
-
-
-def web_variant(made: Sequence[Variant], config: Config) -> Variant:
-    """The variant feeds show: "web", else the widest with the credit burnt in, else the narrowest."""
-    named = next((v for v in made if v.name == "web"), None)
-    burnt = {s.name for s in config.variants if s.credit == "burn"}
-    burn = [v for v in made if v.name in burnt]
-    return named or (max(burn, key=lambda v: v.width) if burn else min(made, key=lambda v: v.width))
 
 
 def _mime_type(path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -86,6 +87,13 @@ class Variant:
     width: int
     height: int
     size: int          # bytes
+
+
+def web_variant(made: Sequence[Variant], burnt: Collection[str]) -> Variant:
+    """The variant pages and feeds show: "web", else the widest with the credit burnt in, else the narrowest."""
+    named = next((v for v in made if v.name == "web"), None)
+    burn = [v for v in made if v.name in burnt]
+    return named or (max(burn, key=lambda v: v.width) if burn else min(made, key=lambda v: v.width))
 
 
 def public_releases(releases: list[Release] | tuple[Release, ...], now: datetime) -> list[Release]:

@@ -12,7 +12,7 @@ from jinja2 import Environment
 
 from .config import Config, Contact, Rights
 from .markup import summary_of
-from .model import Attachment, Photo, Release, Variant
+from .model import Attachment, Photo, Release, Variant, web_variant
 from .output import OutputFile
 from .slugs import slugify
 
@@ -105,28 +105,15 @@ def photo_views(release: Release, config: Config, variants: Variants) -> list[Ph
         rights = config.rights_for(photo.rights)
         assert rights is not None  # validation resolved the key
         made = variants.get((release.id, photo.file), ())
-        shown = _display_variant(made, config)
+        shown = web_variant(made, config.burnt_variants) if made else None
         if shown is None:
             views.append(PhotoView(photo, rights, made, photo.file, None, None, ""))
             continue
         prefix = f"{release.id}/"
-        burn = [v for v in made if _spec_credit(config, v.name) == "burn"] or list(made)
+        burn = [v for v in made if v.name in config.burnt_variants] or list(made)
         srcset = ", ".join(f"{v.relpath.removeprefix(prefix)} {v.width}w" for v in burn)
         views.append(PhotoView(photo, rights, made, shown.relpath.removeprefix(prefix), shown.width, shown.height, srcset))
     return views
-
-
-def _spec_credit(config: Config, name: str) -> str:
-    return next((s.credit for s in config.variants if s.name == name), "burn")
-
-
-def _display_variant(made: tuple[Variant, ...], config: Config) -> Variant | None:
-    """The variant a page shows: 'web' when configured, else the widest with the credit burnt in."""
-    if not made:
-        return None
-    named = next((v for v in made if v.name == "web"), None)
-    burn = [v for v in made if _spec_credit(config, v.name) == "burn"]
-    return named or (max(burn, key=lambda v: v.width) if burn else min(made, key=lambda v: v.width))
 
 
 def _thumb(release: Release, variants: Variants) -> Variant | None:
