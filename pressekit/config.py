@@ -131,6 +131,10 @@ class Config:
     send: Send = Send()
     smtp: Smtp = Smtp()
 
+    def release_url(self, release_id: str) -> str:
+        """The permanent absolute URL of a release page."""
+        return f"{self.site.base_url}{release_id}/"
+
     @property
     def burnt_variants(self) -> frozenset[str]:
         """Names of the variants with the credit drawn into the picture."""

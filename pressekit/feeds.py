@@ -156,7 +156,7 @@ def _tag_page_url(config: Config, tag: str) -> str:
 
 def _item(release: Release, config: Config, variants: Variants, body: str) -> _Item:
     tz = config.site.tz
-    url = f"{config.site.base_url}{release.id}/"
+    url = config.release_url(release.id)
     photos = tuple(_feed_photo(release, p, config, variants.get((release.id, p.file), ())) for p in release.photos)
     published = release.published.astimezone(tz)
     updated = max(release.updated, release.published).astimezone(tz) if release.updated else published

@@ -165,7 +165,7 @@ def _is_block_start(line: str) -> bool:
 
 def _link_warnings(release: Release, config: Config, body_html: str, by_id: dict[str, Release],
                    folders: set[str], now: datetime) -> Iterator[Finding]:
-    page = f"{config.site.base_url}{release.id}/"
+    page = config.release_url(release.id)
     for href in sorted({html.unescape(h) for h in _HREF.findall(body_html)}):
         target = linked_release(urljoin(page, href), config.site.base_url)
         if target is None or target == release.id:

@@ -127,7 +127,7 @@ def mail_environment(config: Config) -> Environment:
 
 def email_context(release: Release, config: Config, variants: Variants, body_html: str) -> dict[str, Any]:
     """Return the template context shared by the text and HTML layouts."""
-    page_url = release_url(release, config)
+    page_url = config.release_url(release.id)
     absolute = absolutize(body_html, page_url)
     blocks = html_to_blocks(absolute)
     return {
@@ -141,11 +141,6 @@ def email_context(release: Release, config: Config, variants: Variants, body_htm
         "dateline": one_line(release.dateline or config.site.dateline),
         "release_url": page_url,
     }
-
-
-def release_url(release: Release, config: Config) -> str:
-    """The absolute URL of the release page, the base of the body's relative links."""
-    return f"{config.site.base_url}{release.id}/"
 
 
 def subject_of(release: Release, config: Config) -> str:

@@ -88,11 +88,6 @@ def _span(items: Sequence[Teaser], tz: tzinfo) -> str:
     return f"{first:%d.%m.%Y} – {last:%d.%m.%Y}" if first.date() != last.date() else f"{first:%d.%m.%Y}"
 
 
-def release_url(config: Config, release: Release) -> str:
-    """The permanent absolute URL of a release page."""
-    return f"{config.site.base_url}{release.id}/"
-
-
 def root_prefix(relpath: str) -> str:
     """Relative prefix from the page at output/<relpath> back to the site root."""
     return "../" * relpath.count("/")
@@ -136,7 +131,7 @@ def without_bodies(spec: ListPage) -> ListPage:
 
 def json_ld(release: Release, config: Config, summary: str, views: list[PhotoView]) -> str:
     """schema.org NewsArticle with ImageObjects (Google's licensable-image fields), safe inside <script>."""
-    url = release_url(config, release)
+    url = config.release_url(release.id)
     contact = config.contact(release.contact)
     images = []
     for view in views:
