@@ -16,7 +16,7 @@ from pathlib import Path
 from . import feeds, photos
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import CONFIG_NAME, Config
-from .model import NEWS_WINDOW, Release
+from .model import NEWS_WINDOW, Release, lift_time
 from .output import OutputFile
 from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
 from .render import BodyCache, ReleaseJob, RenderPool, Staging
@@ -254,7 +254,7 @@ def _banner(now: datetime, config: Config) -> Callable[[Release], str]:
         if release.draft:
             return "ENTWURF – nicht veröffentlicht"
         if release.published > now:
-            return "SPERRFRIST bis " + release.published.astimezone(config.site.tz).strftime("%d.%m.%Y, %H:%M Uhr")
+            return "SPERRFRIST bis " + lift_time(release.published, config.site.tz)
         return ""
     return banner
 

@@ -18,7 +18,7 @@ from .config import RELEASES_DIR, Config, load_config
 from .errors import SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
 from .markup import render_html, strip_tags
-from .model import Release
+from .model import Release, lift_time
 from .releases import RESERVED_IDS, find_bundles, load_releases
 
 MAX_TITLE = 120
@@ -97,7 +97,7 @@ def _field_warnings(release: Release, config: Config, lines: dict[str, int], now
         yield (lines.get("summary", 1), f"summary: {len(summary)} characters; feeds and lists show about "
                f"{MAX_SUMMARY}", "shorten the summary to two sentences")
     if release.embargo is not None and now - RECENT_EMBARGO < release.embargo <= now:
-        lifted = release.embargo.astimezone(config.site.tz).strftime("%d.%m.%Y, %H:%M Uhr")
+        lifted = lift_time(release.embargo, config.site.tz)
         yield (lines.get("embargo", 1), f"embargo: {lifted} has already passed; the release goes online "
                "with the next build", "check the date of the embargo, or remove the line if that is intended")
     if config.contact(release.contact) is None:
@@ -176,7 +176,7 @@ def _link_warnings(release: Release, config: Config, body_html: str, by_id: dict
                    "check the folder name under releases/")
         elif (other := by_id.get(target)) is not None and _offline_when_linked(other, release, now):
             when = "is a draft" if other.draft else \
-                f"is not published before {other.published.astimezone(config.site.tz).strftime('%d.%m.%Y, %H:%M Uhr')}"
+                f"is not published before {lift_time(other.published, config.site.tz)}"
             yield (line, f"the link '{href}' points to the release '{target}', which {when}",
                    "readers would find a missing page; link it once it is online")
 

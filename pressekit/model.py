@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 from pathlib import Path
 
@@ -87,6 +87,11 @@ class Variant:
     width: int
     height: int
     size: int          # bytes
+
+
+def lift_time(value: datetime, tz: tzinfo) -> str:
+    """A time as embargoes are written in German: '15.01.2027, 10:00 Uhr', in the site's time zone."""
+    return value.astimezone(tz).strftime("%d.%m.%Y, %H:%M Uhr")
 
 
 def web_variant(made: Sequence[Variant], burnt: Collection[str]) -> Variant:

@@ -47,7 +47,7 @@ from .config import RELEASES_DIR, Config, load_config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
 from .errors import BuildFailed, PressekitError, SourceError, display_path
 from .ledger import Delivery, Ledger, open_ledger, read_ledger
-from .model import Release
+from .model import Release, lift_time
 from .progress import Report as Progress
 from .recipients import Recipient, load_recipients, load_suppressed
 from .releases import find_bundles, load_release
@@ -187,7 +187,7 @@ def check_sendable(release: Release, now: datetime, embargo_ok: bool, tz: tzinfo
         raise PressekitError(f"{release.id} is a draft (draft: true); drafts are never sent")
     if release.embargo and now < release.embargo:
         if not embargo_ok:
-            lift = release.embargo.astimezone(tz).strftime("%d.%m.%Y, %H:%M Uhr")
+            lift = lift_time(release.embargo, tz)
             raise PressekitError(f"{release.id} is under embargo until {lift} (Sperrfrist); it is sent before then "
                                  "only with --embargo, which puts the Sperrfrist into subject and body")
     elif release.date > now:

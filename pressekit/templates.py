@@ -8,6 +8,7 @@ from babel.dates import format_date, format_datetime
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from .config import Config
+from .model import lift_time
 from .theme import theme_dir
 
 NUMBER_WORDS = ("null", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn",
@@ -35,7 +36,7 @@ def make_environment(config: Config) -> Environment:
     env.filters["datum"] = lambda v: local(v).strftime("%d.%m.%Y")
     env.filters["datum_lang"] = lambda v: format_date(local(v), "d. MMMM y", locale="de_DE")
     env.filters["uhrzeit"] = lambda v: local(v).strftime("%H:%M")
-    env.filters["sperrfrist"] = lambda v: local(v).strftime("%d.%m.%Y, %H:%M Uhr")
+    env.filters["sperrfrist"] = lambda v: lift_time(v, tz)
     env.filters["datum_zeit_lang"] = lambda v: format_datetime(local(v), "d. MMMM y, HH:mm 'Uhr'", locale="de_DE")
     env.filters["iso"] = lambda v: local(v).isoformat()
     env.filters["zahlwort"] = number_word
