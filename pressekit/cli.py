@@ -236,13 +236,15 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
 @click.option("--retry-unknown", is_flag=True, help="Send again where the ledger says unknown (same Message-ID).")
 @click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="N",
               help="Messages a minute (default: [send] rate); 0: no limit.")
+@click.option("--new-ledger", is_flag=True,
+              help="Move a damaged ledger aside (it is kept) and start a new one: everyone counts as not yet sent.")
 def send(release_id: str, to: Path, site: Path, now: str | None, dry_run: bool, embargo: bool, resend: bool,
-         retry_unknown: bool, rate: float | None) -> None:
+         retry_unknown: bool, rate: float | None, new_ledger: bool) -> None:
     """Send release ID to the editors' list, one message each; exit 0 all sent, 75 deferred, 1 failed."""
     from .progress import progress_display
     from .send import SendDeferred, SendOptions, format_summary, send_release
 
-    options = SendOptions(dry_run, embargo, resend, retry_unknown, rate)
+    options = SendOptions(dry_run, embargo, resend, retry_unknown, rate, new_ledger)
     try:
         with progress_display() as progress:
             report = send_release(site, release_id, to, str(to), parse_now(now), options, progress=progress)

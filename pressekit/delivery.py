@@ -20,7 +20,7 @@ from .errors import PressekitError
 from .ledger import Ledger, NewDelivery
 from .model import Release
 from .progress import Report as Progress
-from .recipients import Recipient
+from .recipients import Recipient, Suppressions
 from .smtp import Outcome, SmtpFatal, SmtpSession
 
 if TYPE_CHECKING:  # send imports this module: its option and report types are for annotations only
@@ -86,7 +86,8 @@ def plan_jobs(ledger: Ledger | None, release: Release, recipients: list[Recipien
     report.round = max(latest, 1)
     if options.resend and latest and not unfinished:
         report.round, report.new_round, rows = latest + 1, True, {}
-    wanted = {"pending", "deferred"} | ({"unknown"} if options.retry_unknown else set())
+    # `suppressed` rows: suppressed during an earlier run, but no longer on the suppression list.
+    wanted = {"pending", "deferred", "suppressed"} | ({"unknown"} if options.retry_unknown else set())
     jobs = []
     for r in recipients:
         row = rows.get(r.key)
@@ -105,8 +106,10 @@ class DeliveryLoop:
     """The loop: one job at a time, retries due by backoff, every state committed before the next step."""
 
     def __init__(self, ledger: Ledger, session: SmtpSession, sender: str, composer: Composer, report: SendReport,
-                 clock: Clock, retry: RetryPolicy, rate: float, progress: Progress | None):
+                 clock: Clock, retry: RetryPolicy, rate: float, progress: Progress | None,
+                 suppressions: Suppressions | None = None):
         self.ledger, self.session, self.sender, self.composer = ledger, session, sender, composer
+        self.suppressions = suppressions or Suppressions(None)
         self.report, self.clock, self.retry, self.progress = report, clock, retry, progress
         self.limiter = RateLimiter(rate, clock)
         self.waiting: list[tuple[float, int, Job]] = []   # (due, order, job) of deferred jobs
@@ -128,6 +131,12 @@ class DeliveryLoop:
 
     def _attempt(self, job: Job) -> bool:
         """Send one job and record the outcome; False when the server cannot be reached any more."""
+        if job.recipient.key in self.suppressions.current():  # unsubscribed while this run was under way
+            self._mark(job, "suppressed", f"on {self.suppressions.shown} since the run began")
+            self.report.suppressed += 1
+            self.done += 1
+            self._progress()
+            return True
         if self.session.smtp is None and not self._reconnect():
             return False
         try:

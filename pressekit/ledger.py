@@ -8,11 +8,18 @@ is killed leaves rows that say exactly how far it got:
 
 A row still `sending` when a run starts belongs to a run that died with the body on the wire: the
 server may have the message, so it becomes `unknown` and is not sent again unless asked to.
-A round is one pass over the list; `send --resend` starts the next round.
+A round is one pass over the list; `send --resend` starts the next round. A recipient whose address
+joins the suppression list while a run is under way is recorded `suppressed` instead of being sent.
+
+A ledger that exists but has lost its data (emptied, a table dropped, garbled) is refused: starting
+anew would send the release to every editor again. A new ledger is only made where there was none,
+complete or not at all (written beside, then renamed); `PRAGMA user_version` says it was initialised.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -24,17 +31,18 @@ from pathlib import Path
 from .errors import PressekitError
 
 LEDGER_PATH = ".pressekit/ledger.sqlite"
-STATES = ("pending", "sending", "sent", "deferred", "failed", "unknown")
+VERSION = 2  # PRAGMA user_version: 1 had no `suppressed` state; 0 is a ledger of before the version
+STATES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "suppressed")
 OPEN_STATES = ("pending", "sending", "deferred")  # a round with rows in these is not finished
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
+CREATE TABLE deliveries (
     release    TEXT    NOT NULL,
     round      INTEGER NOT NULL,
     recipient  TEXT    NOT NULL,          -- the address key (case-folded)
     address    TEXT    NOT NULL,          -- as sent, domain in punycode
     name       TEXT    NOT NULL DEFAULT '',
-    state      TEXT    NOT NULL CHECK (state IN ('pending','sending','sent','deferred','failed','unknown')),
+    state      TEXT    NOT NULL CHECK (state IN ('pending','sending','sent','deferred','failed','unknown','suppressed')),
     message_id TEXT    NOT NULL,
     attempts   INTEGER NOT NULL DEFAULT 0,
     reply      TEXT    NOT NULL DEFAULT '',  -- the last SMTP reply or connection problem
@@ -137,34 +145,132 @@ class Ledger:
             raise PressekitError(f"{self.path}: cannot write the ledger: {exc}") from exc
 
 
+class LedgerDamaged(PressekitError):
+    """The ledger exists but has lost its data: nothing is sent until it is restored or replaced."""
+
+
 def ledger_path(root: Path) -> Path:
     """Return where the site's ledger lives."""
     return root / LEDGER_PATH
 
 
 def open_ledger(root: Path) -> Ledger:
-    """Open (creating if needed) the site's ledger for writing."""
+    """Open the site's ledger for writing, making it only where none exists; raise LedgerDamaged."""
     path = ledger_path(root)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _create(path)
         db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")  # a committed `sending` must survive a power cut
-        db.isolation_level = "DEFERRED"
-        db.executescript(_SCHEMA)
     except (OSError, sqlite3.Error) as exc:
-        raise PressekitError(f"{path}: cannot open the ledger: {exc}") from exc
+        raise PressekitError(f"{LEDGER_PATH}: cannot open the ledger: {exc}") from exc
+    try:
+        _check(db, path)
+        db.execute("PRAGMA synchronous = FULL")  # a committed `sending` must survive a power cut
+        _upgrade(db)
+        db.isolation_level = "DEFERRED"
+    except BaseException:
+        db.close()
+        raise
     return Ledger(db, path)
 
 
 def read_ledger(root: Path) -> Ledger | None:
-    """Open the site's ledger read-only; None when there is none yet."""
+    """Open the site's ledger read-only; None when there is none yet; raise LedgerDamaged."""
     path = ledger_path(root)
     if not path.exists():
         return None
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
-        db.execute("SELECT 1 FROM deliveries LIMIT 1")
     except sqlite3.Error as exc:
-        raise PressekitError(f"{path}: cannot read the ledger: {exc}") from exc
+        raise PressekitError(f"{LEDGER_PATH}: cannot read the ledger: {exc}") from exc
+    try:
+        _check(db, path)
+    except BaseException:
+        db.close()
+        raise
     return Ledger(db, path)
+
+
+def set_aside(root: Path, when: datetime) -> Path | None:
+    """Move a damaged ledger (and its WAL files) to `ledger.sqlite.damaged-<time>`; never delete it.
+
+    Return the new name, None when there was no ledger; raise PressekitError when the ledger is intact.
+    """
+    path = ledger_path(root)
+    if not path.exists():
+        return None
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        try:
+            _check(db, path)
+        except LedgerDamaged:
+            pass
+        else:
+            raise PressekitError(f"{LEDGER_PATH}: the ledger is intact; --new-ledger only replaces a damaged one")
+    aside = path.with_name(f"{path.name}.damaged-{when.strftime('%Y%m%dT%H%M%S')}")
+    for n in range(1, 1000):
+        if not aside.exists():
+            break
+        aside = aside.with_name(f"{path.name}.damaged-{when.strftime('%Y%m%dT%H%M%S')}-{n}")
+    for suffix in ("-wal", "-shm"):  # a stale WAL beside a new ledger would be read into it
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    os.replace(path, aside)
+    return aside
+
+
+def damage(db: sqlite3.Connection, path: Path) -> str | None:
+    """Return what is wrong with an existing ledger file, or None when it holds a ledger."""
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    try:
+        check = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        return f"not an SQLite database: {exc}"
+    if check != "ok":
+        return f"quick_check: {check}"
+    if "deliveries" not in tables:
+        return "the table of deliveries is missing"
+    if version > VERSION:
+        return f"written by a newer pressekit (ledger version {version}, this one knows {VERSION})"
+    return None
+
+
+def _check(db: sqlite3.Connection, path: Path) -> None:
+    if problem := damage(db, path):
+        raise LedgerDamaged(f"{LEDGER_PATH}: the ledger is damaged ({problem}); "
+                            "restore it from a backup or start anew with --new-ledger")
+
+
+def _create(path: Path) -> None:
+    """Write an initialised, empty ledger beside and rename it into place: it is there complete or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    temporary.unlink(missing_ok=True)
+    try:
+        with contextlib.closing(sqlite3.connect(temporary, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {VERSION}; COMMIT;")
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):  # a rename that never replaces another run's ledger
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a ledger of an older pressekit to VERSION: the state check gains `suppressed`."""
+    if int(db.execute("PRAGMA user_version").fetchone()[0]) == VERSION:
+        return
+    try:
+        db.executescript("BEGIN IMMEDIATE; ALTER TABLE deliveries RENAME TO deliveries_old;" + _SCHEMA +
+                         "INSERT INTO deliveries SELECT * FROM deliveries_old; DROP TABLE deliveries_old; "
+                         f"PRAGMA user_version = {VERSION}; COMMIT;")
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise PressekitError(f"{LEDGER_PATH}: cannot upgrade the ledger: {exc}") from exc

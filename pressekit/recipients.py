@@ -221,3 +221,39 @@ def load_suppressed(path: Path, shown: str) -> tuple[set[str], list[SourceError]
         except ValueError as exc:
             errors.append(SourceError(shown, number, f"{entry!r} {exc}"))
     return keys, errors
+
+
+class Suppressions:
+    """The suppression list during a run: read again before a message when the file's mtime or size changed.
+
+    Addresses only accumulate: one read once in this run stays suppressed even if a later read (of a file
+    being saved, say) lacks it. Problems in a file changed during the run do not stop it; the rest is read.
+    """
+
+    def __init__(self, path: Path | None, shown: str = ""):
+        self.path, self.shown = path, shown
+        self.keys: set[str] = set()
+        self._stamp: tuple[int, int] | None = None
+
+    def load(self) -> list[SourceError]:
+        """Read the file now; return its problems."""
+        if self.path is None:
+            return []
+        self._stamp = _stamp(self.path)
+        keys, problems = load_suppressed(self.path, self.shown)
+        self.keys |= keys
+        return problems
+
+    def current(self) -> set[str]:
+        """Return the suppressed keys, reading the file again only when it has changed."""
+        if self.path is not None and _stamp(self.path) != self._stamp:
+            self.load()
+        return self.keys
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

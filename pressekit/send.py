@@ -46,10 +46,10 @@ from .composer import Composer, check_addressable, envelope_sender, release_phot
 from .config import RELEASES_DIR, Config, load_config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
 from .errors import BuildFailed, PressekitError, SourceError, display_path
-from .ledger import Delivery, Ledger, open_ledger, read_ledger
+from .ledger import Delivery, Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
 from .model import Release, lift_time
 from .progress import Report as Progress
-from .recipients import Recipient, load_recipients, load_suppressed
+from .recipients import Recipient, Suppressions, load_recipients
 from .releases import find_bundles, load_release
 from .smtp import SmtpSession, smtp_password
 from .unsubscribe import unsubscribe_secret
@@ -69,6 +69,7 @@ class SendOptions:
     resend: bool = False          # start a new round: everyone again, with new Message-IDs
     retry_unknown: bool = False   # send `unknown` rows again, with their Message-ID
     rate: float | None = None     # messages per minute; None: [send] rate; 0: unlimited
+    new_ledger: bool = False      # move a damaged ledger aside and start a new one
 
 
 class SystemClock:
@@ -101,6 +102,7 @@ class SendReport:
     warnings: list[SourceError] = field(default_factory=list)
     open: dict[str, Delivery] = field(default_factory=dict)   # deferred/failed/unknown rows at the end
     stopped: str = ""             # why the run stopped early (server unreachable)
+    set_aside: str = ""           # where --new-ledger moved the damaged ledger
 
     def count(self, state: str) -> int:
         return sum(1 for d in self.open.values() if d.state == state)
@@ -134,7 +136,7 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
     release = find_release(config, release_id)
     check_sendable(release, now, options.embargo, config.site.tz)
     rate = _rate(config, options)
-    recipients, report = choose_recipients(config, release, list_path, list_shown)
+    recipients, report, suppressions = choose_recipients(config, release, list_path, list_shown)
     secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
     composer = Composer(config, release, secret, *release_photos(config, release, progress))
     if options.dry_run:
@@ -142,6 +144,9 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
         return _dry_run(config, release, recipients, composer, options, report)
     password = smtp_password(config.smtp, environ)
     with _release_lock(config.root, release.id):
+        if options.new_ledger:
+            if moved := set_aside(config.root, clock.now()):
+                report.set_aside = display_path(moved, config.root)
         ledger = open_ledger(config.root)
         try:
             report.recovered = ledger.recover_in_flight(release.id, clock.now())
@@ -152,7 +157,7 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
                     check_addressable(composer, recipients, list_shown)
                     ledger.add_pending(release.id, report.round, [j.new_delivery() for j in jobs], clock.now())
                     DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
-                                 rate, progress).run(jobs)
+                                 rate, progress, suppressions).run(jobs)
             keys = {r.key for r in recipients}
             report.open = {k: d for k, d in ledger.deliveries(release.id, report.round).items()
                            if d.state != "sent" and k in keys}
@@ -197,14 +202,14 @@ def check_sendable(release: Release, now: datetime, embargo_ok: bool, tz: tzinfo
 
 
 def choose_recipients(config: Config, release: Release, list_path: Path,
-                      list_shown: str) -> tuple[list[Recipient], SendReport]:
-    """Validate the list and the suppression file; return who gets this release and a report of the rest."""
+                      list_shown: str) -> tuple[list[Recipient], SendReport, Suppressions]:
+    """Validate the list and the suppression file; return who gets this release, a report of the rest and
+    the suppression list to consult again before each message."""
     recipients, problems = load_recipients(list_path, list_shown)
-    suppressed: set[str] = set()
-    if config.send.suppress:
-        suppress_path = config.root / config.send.suppress
-        suppressed, more = load_suppressed(suppress_path, display_path(suppress_path, config.root))
-        problems += more
+    suppress_path = config.root / config.send.suppress if config.send.suppress else None
+    suppressions = Suppressions(suppress_path, display_path(suppress_path, config.root) if suppress_path else "")
+    problems += suppressions.load()
+    suppressed = suppressions.keys
     if any(not p.warning for p in problems):
         raise BuildFailed(problems)
     report = SendReport(release.id, warnings=problems)
@@ -217,13 +222,13 @@ def choose_recipients(config: Config, release: Release, list_path: Path,
         else:
             chosen.append(r)
     report.listed = len(chosen)
-    return chosen, report
+    return chosen, report, suppressions
 
 
 def _dry_run(config: Config, release: Release, recipients: list[Recipient], composer: Composer,
              options: SendOptions, report: SendReport) -> SendReport:
     """Write what a real run would send to `.pressekit/outbox/<id>/`; the ledger is only read."""
-    ledger = read_ledger(config.root)
+    ledger = _read_for_dry_run(config.root, options.new_ledger)
     try:
         jobs = plan_jobs(ledger, release, recipients, composer, options, report)
     finally:
@@ -240,6 +245,16 @@ def _dry_run(config: Config, release: Release, recipients: list[Recipient], comp
         path.write_bytes(composer.message(job.recipient, job.message_id))
         report.outbox.append(path)
     return report
+
+
+def _read_for_dry_run(root: Path, new_ledger: bool) -> Ledger | None:
+    """The ledger a dry run plans against; with --new-ledger a damaged one counts as none (nothing is moved)."""
+    try:
+        return read_ledger(root)
+    except LedgerDamaged:
+        if new_ledger:
+            return None
+        raise
 
 
 def _open_session(session: SmtpSession, recipients: list[Recipient], list_shown: str) -> None:
@@ -293,6 +308,9 @@ def format_summary(report: SendReport, list_shown: str) -> list[str]:
         return [f"Dry run: {len(report.outbox)} message{'s' if len(report.outbox) != 1 else ''} of {report.release} "
                 f"written to {folder}/ (nothing sent, the ledger is unchanged)."]
     lines = []
+    if report.set_aside:
+        lines.append(f"The damaged ledger was moved to {report.set_aside}; "
+                     "a new one was started.")
     if report.recovered:
         lines.append(f"{report.recovered} message{'s were' if report.recovered != 1 else ' was'} in flight when an "
                      "earlier run stopped: recorded as unknown.")
@@ -326,10 +344,10 @@ def format_status(ledger: Ledger | None, release_id: str) -> list[str]:
     counts = Counter("unknown" if d.state == "sending" else d.state for d in rows.values())
     first = min(d.created for d in rows.values())
     last = max(d.updated for d in rows.values())
+    shown = ("sent", "pending", "deferred", "failed", "unknown") + (("suppressed",) if counts["suppressed"] else ())
     lines = [f"{release_id}: round {latest}, started {first}, last change {last}",
-             f"  {len(rows)} recipients: " + ", ".join(f"{counts[s]} {s}" for s in
-                                                        ("sent", "pending", "deferred", "failed", "unknown"))]
-    for state in ("failed", "unknown", "deferred", "pending"):
+             f"  {len(rows)} recipients: " + ", ".join(f"{counts[s]} {s}" for s in shown)]
+    for state in ("failed", "unknown", "deferred", "pending", "suppressed"):
         for d in (d for d in rows.values() if ("unknown" if d.state == "sending" else d.state) == state):
             lines.append(f"  {state:8} {d.address}  {d.reply}  ({d.attempts} attempt{'s' if d.attempts != 1 else ''}, "
                          f"{d.updated})")

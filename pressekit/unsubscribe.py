@@ -7,17 +7,21 @@ the unsubscribe endpoint checks a token with `verify_unsubscribe_token`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from .config import Config
 from .errors import PressekitError
 
 UNSUBSCRIBE_SECRET_ENV = "PRESSEKIT_UNSUBSCRIBE_SECRET"
 UNSUBSCRIBE_KEY_FILE = ".pressekit/unsubscribe.key"
+MIN_KEY_BYTES = 32
 
 
 def unsubscribe_token(secret: bytes, list_id: str, address: str) -> str:
@@ -42,18 +46,53 @@ def _token_mac(secret: bytes, list_id: str, address: str) -> str:
 
 
 def unsubscribe_secret(config: Config, environ: Mapping[str, str]) -> bytes:
-    """The token key: $PRESSEKIT_UNSUBSCRIBE_SECRET, else `.pressekit/unsubscribe.key` (made once, random)."""
-    if value := environ.get(UNSUBSCRIBE_SECRET_ENV):
-        return value.encode()
+    """The token key: $PRESSEKIT_UNSUBSCRIBE_SECRET, else `.pressekit/unsubscribe.key` (made once, random).
+
+    Raise PressekitError when the key is shorter than MIN_KEY_BYTES: a short (or, after a crash, empty) key
+    would let anyone forge one-click unsubscribe links.
+    """
+    if UNSUBSCRIBE_SECRET_ENV in environ:
+        return _checked(environ[UNSUBSCRIBE_SECRET_ENV].encode(), f"${UNSUBSCRIBE_SECRET_ENV}",
+                        "set it to a long random value, e.g. the output of: "
+                        "python3 -c 'import secrets; print(secrets.token_hex(32))'")
     path = config.root / UNSUBSCRIBE_KEY_FILE
     try:
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32) + "\n")
-        return path.read_text().strip().encode()
-    except FileExistsError:
-        return path.read_text().strip().encode()
+            _create_key(path)
+        key = path.read_bytes().strip()
     except OSError as exc:
-        raise PressekitError(f"{path}: cannot read or create the unsubscribe key: {exc}") from exc
+        raise PressekitError(f"{UNSUBSCRIBE_KEY_FILE}: cannot read or create the unsubscribe key: {exc}") from exc
+    return _checked(key, UNSUBSCRIBE_KEY_FILE, "delete the file and pressekit makes a new random key "
+                    "(unsubscribe links in messages sent before then stop working)")
+
+
+def _checked(key: bytes, where: str, hint: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise PressekitError(f"{where}: the unsubscribe key has {len(key)} bytes, at least {MIN_KEY_BYTES} are "
+                             f"needed (a short key lets anyone forge unsubscribe links)\n  hint: {hint}")
+    return key
+
+
+def _create_key(path: Path) -> None:
+    """Write a random key so that the file is either absent or complete, even after a crash (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".unsubscribe.key.", dir=path.parent)  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        # A rename that never replaces: when two runs race, both then read the key that won.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+        _fsync_folder(path.parent)
+    finally:
+        os.unlink(temporary)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -29,7 +29,7 @@ from smtp_server import (FaultyHandler, Received, password_authenticator, self_s
 RID = "2025-03-04-radweg"
 NOW = "2025-04-01T10:00:00+02:00"
 REPO = Path(__file__).resolve().parents[1]
-SECRET = "geheimnis-fuer-tests"
+SECRET = "geheimnis-fuer-tests-mindestens-32-bytes-lang"
 
 SEND = '''
 [send]
