@@ -180,7 +180,9 @@ def read_ledger(root: Path) -> Ledger | None:
     if not path.exists():
         return None
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        # Not `mode=ro`: a read-only connection leaves the WAL's -shm and -wal files behind.
+        db = sqlite3.connect(path, timeout=10.0)
+        db.execute("PRAGMA query_only = ON")
     except sqlite3.Error as exc:
         raise PressekitError(f"{LEDGER_PATH}: cannot read the ledger: {exc}") from exc
     try:
@@ -199,7 +201,7 @@ def set_aside(root: Path, when: datetime) -> Path | None:
     path = ledger_path(root)
     if not path.exists():
         return None
-    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(path, timeout=10.0)) as db:  # read-only would leave its -shm behind
         try:
             _check(db, path)
         except LedgerDamaged:
