@@ -32,6 +32,7 @@ from .config import CONFIG_NAME, RELEASES_DIR, load_config
 from .errors import BuildFailed, PressekitError, display_path
 
 EVENTS_PATH = "/__pressekit__/events"
+WATCHED_TREES = (RELEASES_DIR, "templates", "pages")  # folders of the site root whose files a build reads
 KEEPALIVE_SECONDS = 15.0
 Log = Callable[[str], None]
 
@@ -125,6 +126,7 @@ class PreviewServer:
         self._changed: set[str] = set()  # files changed since the last build began, for the log
         self._stopping = False
         self._stop_event = threading.Event()
+        self._trees_changed = threading.Event()  # set by the root watch: a watched folder was created or removed
         self._threads: list[threading.Thread] = []
         self._httpd: _HTTPServer | None = None
         self._tmp: Path | None = None
@@ -144,11 +146,8 @@ class PreviewServer:
         self._tmp = Path(tempfile.mkdtemp(prefix="pressekit-preview-"))
         self.output = self._tmp / "site"
         # Watch first: a change saved during the first build is then built too.
-        trees = [p for p in (self.root / RELEASES_DIR, self.root / "templates") if p.is_dir()]
-        if trees:
-            self._spawn(lambda: self._watch(trees, True, watchfiles.DefaultFilter()), "watch-tree")
-        self._spawn(lambda: self._watch([self.root], False, lambda change, path: Path(path).name == CONFIG_NAME),
-                    "watch-config")
+        self._spawn(self._watch_trees, "watch-tree")
+        self._spawn(lambda: self._watch([self.root], False, self._at_root, self._stop_event), "watch-root")
         try:
             self.rebuild()
         except BaseException:  # Ctrl+C during the first build: leave nothing behind
@@ -237,12 +236,38 @@ class PreviewServer:
                 changed, self._changed = sorted(self._changed), set()
             self.rebuild(changed)
 
-    def _watch(self, paths: list[Path], recursive: bool, accept: Callable[[watchfiles.Change, str], bool]) -> None:
-        for changes in watchfiles.watch(*paths, watch_filter=accept, recursive=recursive, stop_event=self._stop_event,
-                                  raise_interrupt=False, step=100):
-            with self._cond:
-                self._changed.update(display_path(Path(path), self.root) for _, path in changes)
-                self._cond.notify_all()
+    def _at_root(self, change: watchfiles.Change, path: str) -> bool:
+        """The root watch: pressekit.toml, and the watched folders appearing or going."""
+        name = Path(path).name
+        if name in WATCHED_TREES:
+            self._trees_changed.set()  # the tree watch starts again with the folders there are now
+        return name == CONFIG_NAME or name in WATCHED_TREES
+
+    def _watch_trees(self) -> None:
+        """Watch releases/, templates/ and pages/ recursively; start again when one is created or removed."""
+        watched: list[Path] | None = None
+        while not self._stop_event.is_set():
+            self._trees_changed.clear()
+            trees = [self.root / name for name in WATCHED_TREES if (self.root / name).is_dir()]
+            added = [t for t in trees if watched is not None and t not in watched]
+            watched = trees
+            if not trees:
+                self._trees_changed.wait(0.5)
+                continue
+            # Files saved into a new folder before its watch began are built once the watch is live.
+            self._watch(trees, True, watchfiles.DefaultFilter(),
+                        _Until(self._stop_event, self._trees_changed, lambda: self._note(added) if added else None))
+
+    def _note(self, paths: list[Path]) -> None:
+        with self._cond:
+            self._changed.update(display_path(path, self.root) for path in paths)
+            self._cond.notify_all()
+
+    def _watch(self, paths: list[Path], recursive: bool, accept: Callable[[watchfiles.Change, str], bool],
+               until: _Until | threading.Event) -> None:
+        for changes in watchfiles.watch(*paths, watch_filter=accept, recursive=recursive, stop_event=until,
+                                        raise_interrupt=False, step=100):
+            self._note([Path(path) for _, path in changes])
 
     def _spawn(self, target: Callable[[], object], name: str) -> None:
         thread = threading.Thread(target=target, name=f"pressekit-{name}", daemon=True)
@@ -305,6 +330,23 @@ class PreviewServer:
                 since = current
             else:
                 write(b": keep-alive\n\n")
+
+
+class _Until:
+    """A watch's stop event: set on shutdown or when the watched folders change.
+
+    watchfiles asks it first once the watch is established; `ready` runs then, once.
+    """
+
+    def __init__(self, stop: threading.Event, changed: threading.Event, ready: Callable[[], None]):
+        self.stop, self.changed, self.ready = stop, changed, ready
+        self.asked = False
+
+    def is_set(self) -> bool:
+        if not self.asked:
+            self.asked = True
+            self.ready()
+        return self.stop.is_set() or self.changed.is_set()
 
 
 def _read(path: Path | None) -> bytes | None:

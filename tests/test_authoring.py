@@ -562,32 +562,38 @@ def test_serve_rebuilds_on_config_and_template_changes(preview: PreviewServer) -
     assert status == 500 and "pressekit.toml:1: not valid TOML" in body
 
 
+def receive_until(sock: socket.socket, marker: bytes, received: bytes = b"", seconds: float = 20.0) -> bytes:
+    """Read from the event stream until `marker` arrives; fail after `seconds` or when the stream ends."""
+    deadline = time.monotonic() + seconds
+    for _ in range(1000):  # a stream of keep-alives alone cannot loop for ever either
+        if marker in received:
+            return received
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            break
+        assert chunk, f"the event stream closed before {marker!r}"
+        received += chunk
+    pytest.fail(f"no {marker!r} within {seconds} s; got {received!r}")
+
+
 def test_serve_sends_a_reload_event_after_each_build(preview: PreviewServer) -> None:
     since = preview.generation
-    sock = socket.create_connection(("127.0.0.1", preview.port), timeout=20)
-    try:
+    with socket.create_connection(("127.0.0.1", preview.port), timeout=20) as sock:
         sock.sendall(f"GET /__pressekit__/events?since={since} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        received = b""
-        while b"retry:" not in received:
-            received += sock.recv(4096)
+        received = receive_until(sock, b"retry:")
         assert b"Content-Type: text/event-stream" in received
         source = preview.root / "releases" / "2025-03-04-radweg" / "index.md"
         source.write_text(source.read_text(encoding="utf-8") + "\nNeu.\n", encoding="utf-8")
-        while b"event: reload" not in received:
-            chunk = sock.recv(4096)
-            assert chunk, "the event stream closed without a reload event"
-            received += chunk
+        received = receive_until(sock, b"event: reload", received)
         assert f"event: reload\ndata: {since + 1}\n\n".encode() in received
-    finally:
-        sock.close()
 
 
 def test_serve_event_stream_catches_up_on_missed_builds(preview: PreviewServer) -> None:
     with socket.create_connection(("127.0.0.1", preview.port), timeout=10) as sock:
         sock.sendall(b"GET /__pressekit__/events?since=0 HTTP/1.1\r\nHost: x\r\n\r\n")
-        received = b""
-        while b"event: reload" not in received:
-            received += sock.recv(4096)
+        receive_until(sock, b"event: reload")
 
 
 def test_serve_stops_with_open_event_streams(tmp_path: Path) -> None:
