@@ -29,7 +29,7 @@ from .config import CONFIG_NAME, RELEASES_DIR, Config
 from .errors import BuildFailed, SourceError, display_path
 from .model import NEWS_WINDOW, Release, public_releases
 from .lock import build_lock
-from .output import apply_files, check_target, discard_staging, find_collisions, prepare_staging, write_error
+from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .theme import theme_dir
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
     state_name = "state-preview" if preview else "state-" + digest(output)[:16]
     previous: _State | None = store.load(state_name)
     check_target(root, output, adopt=previous is not None)
+    clear_leftovers(output, root)
     if previous is not None and not previous.intact(output):
         previous = None
     stamp = _input_stamp(root)

@@ -98,14 +98,19 @@ def write_marker(folder: Path, root: Path) -> None:
         (folder / MARKER).write_bytes(MARKER_TEXT)
 
 
-def prepare_staging(output: Path, root: Path) -> Path:
-    """A new, marked folder beside output to render into; a stale one left by a killed build is removed."""
+def clear_leftovers(output: Path, root: Path) -> None:
+    """Remove the folders a killed build left beside output (known by their mark); raise OutputError for others."""
     for name in (f".{output.name}.new", f".{output.name}.old"):
         _remove_made(output.with_name(name), root)
+
+
+def prepare_staging(output: Path, root: Path) -> Path:
+    """A new, marked folder beside output to render into."""
+    clear_leftovers(output, root)
     staging = output.with_name(f".{output.name}.new")
-    with _writing(root):
+    with _writing(root, staging, output):
         staging.mkdir(parents=True)
-    write_marker(staging, root)
+        (staging / MARKER).write_bytes(MARKER_TEXT)
     return staging
 
 
