@@ -252,8 +252,13 @@ def _input_stamp(root: Path) -> str:
 
 
 def _file_stamps(output: Path, manifest: dict[str, str]) -> dict[str, tuple[int, int]] | None:
-    stamps = {rel: _stat(output / rel) for rel in manifest}
-    return None if None in stamps.values() else stamps  # type: ignore[return-value]
+    stamps = {}
+    for rel in manifest:
+        stamp = _stat(output / rel)
+        if stamp is None:
+            return None  # the next build cannot trust this output
+        stamps[rel] = stamp
+    return stamps
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

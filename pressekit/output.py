@@ -137,22 +137,22 @@ def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: 
     output/ by two renames. With one, only files whose digest changed are replaced (each by an atomic
     rename), so unchanged files keep inode and mtime. Raises OutputError, output/ as it was.
     """
-    full = previous is None or not output.is_dir()
-    changed = list(manifest) if full else [rel for rel, d in manifest.items() if previous.get(rel) != d]  # type: ignore[union-attr]
+    old = previous if previous is not None and output.is_dir() else None
+    changed = list(manifest) if old is None else [rel for rel, d in manifest.items() if old.get(rel) != d]
     with _writing(root, staging, output):
         for relpath in changed:
             if relpath in sources:
                 target = staging / relpath
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(sources[relpath], target)
-        if full:
+        if old is None:
             _swap(staging, output)
             return len(manifest), 0
         for relpath in changed:
             target = output / relpath
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / relpath, target)
-        for relpath in sorted(set(previous) - set(manifest), reverse=True):  # type: ignore[arg-type]
+        for relpath in sorted(set(old) - set(manifest), reverse=True):
             (output / relpath).unlink(missing_ok=True)
             _prune(output / relpath, output)
     return len(changed), len(manifest) - len(changed)
