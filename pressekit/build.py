@@ -15,7 +15,6 @@ depends on; a group whose key is unchanged since the last build is not rendered 
 
 from __future__ import annotations
 
-import shutil
 import time
 import zlib
 from bisect import bisect_left, bisect_right
@@ -29,7 +28,8 @@ from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_sta
 from .config import CONFIG_NAME, RELEASES_DIR, Config
 from .errors import BuildFailed, SourceError, display_path
 from .model import NEWS_WINDOW, Release, public_releases
-from .output import apply_files
+from .lock import build_lock
+from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .theme import theme_dir
 
 if TYPE_CHECKING:
@@ -68,6 +68,12 @@ class _State:
     groups: dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
     summaries: dict[str, str]
     output: tuple[int, int] | None = None          # (inode, mtime) of output/ after the build
+    files: dict[str, tuple[int, int]] | None = None  # relpath -> (size, mtime) of every file written
+
+    def intact(self, output: Path) -> bool:
+        """True when output/ still holds every file of this state as the build left it."""
+        return (self.files is not None and self.output == _dir_stamp(output)
+                and all(_stat(output / rel) == stamp for rel, stamp in self.files.items()))
 
     def manifest(self) -> dict[str, str]:
         return {rel: d for _, files in self.groups.values() for rel, d in files.items()}
@@ -83,15 +89,27 @@ class _State:
 
 
 def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
-               progress: Progress | None = None, preview: bool = False) -> BuildReport:
-    """Build the site at root into output; raise BuildFailed (output untouched) on any problem."""
+               progress: Progress | None = None, preview: bool = False, wait: bool = True,
+               on_wait: Callable[[], None] | None = None) -> BuildReport:
+    """Build the site at root into output; raise BuildFailed or OutputError (output untouched) on any problem.
+
+    One build per site runs at a time: another waits for the lock (calling on_wait) or, without wait, fails.
+    """
     root, output = root.resolve(), output.resolve()
+    with build_lock(root, wait, on_wait):
+        return _build(root, output, now, jobs, progress, preview)
+
+
+def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: Progress | None,
+           preview: bool) -> BuildReport:
     report, clock = BuildReport(), _Clock()
     store = Store(root / CACHE_DIR)
     # one state per output folder; previews (a new temporary folder each session) share one
     state_name = "state-preview" if preview else "state-" + digest(output)[:16]
     previous: _State | None = store.load(state_name)
-    if previous is not None and previous.output != _dir_stamp(output):
+    check_target(root, output, adopt=previous is not None)
+    clear_leftovers(output, root)
+    if previous is not None and not previous.intact(output):
         previous = None
     stamp = _input_stamp(root)
     if previous is not None and previous.stamp == stamp and previous.unchanged_at(now):
@@ -108,16 +126,19 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
     made = _photos(config, chosen, store, jobs, progress)
     report.variants_made, report.variants_reused = made.made, made.reused
     clock.lap(report, "photos")
-    staging = output.with_name(f".{output.name}.new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    staging = prepare_staging(output, root)
     try:
-        from .assemble import Counts, copied_files, render_groups
+        from .assemble import Counts, copied_files, producers, render_groups
 
         counts, summaries = Counts(), dict(previous.summaries) if previous else {}
-        groups = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
-                               summaries, staging, counts, jobs, progress)
+        try:
+            groups = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
+                                   summaries, staging, counts, jobs, progress)
+        except OSError as exc:
+            raise write_error(exc, root, staging, output) from exc
+        collisions = find_collisions(producers(config, chosen, groups))
+        if collisions:
+            raise BuildFailed(collisions)
         report.pages_rendered, report.pages_reused = counts.rendered, counts.reused
         clock.lap(report, "render")
         state = _State(stamp, now, _schedule(releases), groups, summaries)
@@ -125,11 +146,11 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
         sources = {f.relpath: f.source for f in made.files if f.source is not None}
         sources.update(copied_files(config, chosen))
         report.files_written, report.files_unchanged = apply_files(
-            output, staging, state.manifest(), sources, previous.manifest() if previous else None)
+            output, staging, state.manifest(), sources, previous.manifest() if previous else None, root)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        discard_staging(output)
     state.output = _dir_stamp(output)
+    state.files = _file_stamps(output, state.manifest())
     store.save(state_name, state)
     if not preview:
         _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
@@ -228,6 +249,24 @@ def _input_stamp(root: Path) -> str:
     """A digest of every input's name, size and mtime, and of the code: equal stamps mean equal inputs."""
     return digest(CODE_KEY, file_stamp(root / CONFIG_NAME),
                   tree_stamp(root / RELEASES_DIR, root / "templates", theme_dir()))
+
+
+def _file_stamps(output: Path, manifest: dict[str, str]) -> dict[str, tuple[int, int]] | None:
+    stamps = {}
+    for rel in manifest:
+        stamp = _stat(output / rel)
+        if stamp is None:
+            return None  # the next build cannot trust this output
+        stamps[rel] = stamp
+    return stamps
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _dir_stamp(path: Path) -> tuple[int, int] | None:

@@ -77,13 +77,18 @@ def init(directory: Path) -> None:
               help="Where to write the site (default: output/ in the site folder).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: every core).")
 @click.option("--stats", is_flag=True, help="Print what was rendered, reused and how long each stage took.")
-def build(site: Path, now: str | None, output: Path | None, jobs: int | None, stats: bool) -> None:
+@click.option("--no-wait", is_flag=True, help="Fail instead of waiting when another build of this site is running.")
+def build(site: Path, now: str | None, output: Path | None, jobs: int | None, stats: bool, no_wait: bool) -> None:
     """Build the site into output/ (replaced only when everything succeeded)."""
     from .build import build_site
     from .progress import progress_display
 
+    def waiting() -> None:
+        click.echo("waiting for another build of this site…", err=True)
+
     with progress_display() as progress:
-        report = build_site(site, output or site / "output", parse_now(now), jobs=jobs, progress=progress)
+        report = build_site(site, output or site / "output", parse_now(now), jobs=jobs, progress=progress,
+                            wait=not no_wait, on_wait=waiting)
     target = output or site / "output"
     if report.up_to_date:
         click.echo(f"Nothing changed since the last build: {target} is up to date ({report.files_unchanged} files).")

@@ -25,7 +25,15 @@ from .slugs import slugify
 
 MAX_BODY_CHARS = 200_000
 MAX_BRACKETS = 2_000  # Python-Markdown's link parsing is quadratic in unmatched '['
-RESERVED_IDS = {"seite", "themen", "assets", "feed.xml", "atom.xml", "feed.json"}
+# Top-level paths of output/ that the site's own pages use (or will): no release may take them.
+RESERVED_PATHS = {
+    "archiv": "the archive page", "seite": "the newsroom's older pages", "themen": "the topic pages",
+    "assets": "the stylesheets", "suche": "the search page", "termine": "the dates page",
+    "feed.xml": "the RSS feed", "atom.xml": "the Atom feed", "feed.json": "the JSON feed",
+    "sitemap.xml": "the sitemap", "news-sitemap.xml": "the news sitemap", "404.html": "the error page",
+    "index.html": "the newsroom page",
+}
+RESERVED_IDS = frozenset(RESERVED_PATHS)
 
 FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "dateline", "tags", "contact",
           "draft", "photos", "attachments")
@@ -169,7 +177,10 @@ class _Validator:
         self.errors.append(SourceError(self.shown, line, message, hint))
 
     def check_id(self, release_id: str) -> None:
-        if not _ID.fullmatch(release_id) or release_id.isdigit() or release_id in RESERVED_IDS:
+        reserved = RESERVED_PATHS.get(release_id) or ("a year's archive" if release_id.isdigit() else None)
+        if reserved:
+            self.error(1, f"the release id '{release_id}' is a reserved output path ({reserved}); rename the folder")
+        elif not _ID.fullmatch(release_id):
             self.error(1, f"the folder name '{release_id}' cannot be a release id",
                        "use lower-case letters, digits and hyphens, e.g. 2025-07-02-iso-zertifikat")
 
