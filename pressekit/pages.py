@@ -171,10 +171,14 @@ class PageRenderer:
         return PageInfo(url=url, root=root_prefix(relpath), title=title, description=description,
                         feeds=self.feeds, **extra)  # type: ignore[arg-type]
 
-    def render(self, template: str, relpath: str, rendering: str | None = None, **context: object) -> OutputFile:
+    def render(self, template: str, relpath: str, **context: object) -> OutputFile:
+        """Render `template` into output/<relpath>; an error in a template is BuildFailed naming the page."""
+        return self.render_for(relpath, template, relpath, context)
+
+    def render_for(self, rendering: str, template: str, relpath: str, context: Mapping[str, object]) -> OutputFile:
         """Render `template` into output/<relpath>; an error in a template is BuildFailed naming `rendering`."""
-        with reporting_template_errors(self.config.root, rendering or relpath):
-            html = self.env.get_template(template).render(**context)
+        with reporting_template_errors(self.config.root, rendering):
+            html = self.env.get_template(template).render(context)
         return OutputFile(relpath, data=html.encode("utf-8"))
 
     def release_page(self, release: Release, body_html: str, variants: Variants,
@@ -188,10 +192,10 @@ class PageRenderer:
                          og_image=first.shown if first else None, og_image_alt=first.photo.alt if first else "")
         contact: Contact | None = self.config.contact(release.contact)
         attachments = [AttachmentView(a, attachment_sizes.get(a.file, 0)) for a in release.attachments]
-        return self.render("release.html", relpath, display_path(release.source, self.config.root), page=info, release=release, body=body_html, summary=summary,
-                           photos=views, attachments=attachments, contact=contact, zip_size=zip_size,
-                           json_ld=json_ld(release, self.config, summary, views),
-                           tag_url=lambda tag: f"themen/{slugify(tag)}/")
+        return self.render_for(display_path(release.source, self.config.root), "release.html", relpath, dict(
+            page=info, release=release, body=body_html, summary=summary, photos=views, attachments=attachments,
+            contact=contact, zip_size=zip_size, json_ld=json_ld(release, self.config, summary, views),
+            tag_url=lambda tag: f"themen/{slugify(tag)}/"))
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:
