@@ -115,3 +115,146 @@ def test_timeline_refuses_a_site_folder_whose_name_breaks_lines(tmp_path: Path, 
     assert out == ""
     assert err == (f"Error: the site folder {tmp_path.resolve()}/site\\u000a* * * * * touch pwned has a line break "
                    "or control character in its path; a schedule cannot name it\n  hint: rename the folder\n")
+
+
+# --- 2. template errors: path:line, no traceback, from build, check and email --------------------------
+
+RELEASE_OVERRIDE = '{% extends "base.html" %}\n{% block content %}\n<h1>{{ release.title }}</h1>\n{}\n{% endblock %}\n'
+SHOWN = f"releases/{RID}/index.md"
+TEMPLATE_CASES = {
+    "undefined variable": ("release.html", RELEASE_OVERRIDE.replace("{}", "{{ titel }}"),
+                           f"templates/release.html:4: 'titel' is undefined (while rendering {SHOWN})"),
+    "syntax error": ("email.txt", "Meldung\n{% if release.title }\n", "templates/email.txt:2: unexpected '}'"),
+    "filter that does not exist": ("email.html", "<p>{{ release.title | gross }}</p>\n",
+                                   "templates/email.html:1: No filter named 'gross'."),
+    "exception raised in an override": ("index.html", "<p>\n{{ 1/0 }}</p>\n",
+                                        "templates/index.html:2: ZeroDivisionError: division by zero "
+                                        "(while rendering index.html)"),
+    "missing include": ("release.html", RELEASE_OVERRIDE.replace("{}", '{% include "kasten.html" %}'),
+                        f"templates/release.html:4: the template 'kasten.html' does not exist (while rendering {SHOWN})"),
+}
+
+
+def _template_site(tmp_path: Path, name: str, text: str) -> Path:
+    root = write_site(tmp_path / "site", {RID: SIMPLE})
+    (root / "templates").mkdir()
+    (root / "templates" / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("name, text, message", TEMPLATE_CASES.values(), ids=TEMPLATE_CASES.keys())
+@pytest.mark.parametrize("command", [["build", "--now", NOW], ["email", RID], ["email", RID, "--eml"]])
+def test_a_template_error_is_reported_with_its_line(tmp_path: Path, name: str, text: str, message: str,
+                                                    command: list[str]) -> None:
+    root = _template_site(tmp_path, name, text)
+    before = tree(root)
+    assert run(root, *command) == (1, "", f"{message}\n1 problem found; nothing was written.\n")
+    assert tree(root) == before
+
+
+@pytest.mark.parametrize("name, text, message", TEMPLATE_CASES.values(), ids=TEMPLATE_CASES.keys())
+def test_check_compiles_and_renders_every_template(tmp_path: Path, name: str, text: str, message: str) -> None:
+    root = _template_site(tmp_path, name, text)
+    path, line, rest = message.split(":", 2)
+    assert run(root, "check", "--now", NOW) == (
+        1, f"{path}:{line}: error:{rest}\n\n1 release checked: 1 error, 0 warnings.\n", "")
+
+
+def test_the_default_theme_passes_check(tmp_path: Path) -> None:
+    root = write_site(tmp_path / "site", {RID: SIMPLE})
+    assert run(root, "check", "--now", NOW) == (0, "1 release checked, no problems found.\n", "")
+
+
+def test_a_template_error_in_a_render_worker_is_reported_like_any_other(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pressekit import render
+
+    monkeypatch.setattr(render, "SERIAL_LIMIT", 0)  # render in worker processes even for three releases
+    releases = {f"2025-03-0{n}-r{n}": SIMPLE.replace("2025-03-04", f"2025-03-0{n}") for n in (1, 2, 3)}
+    root = write_site(tmp_path / "site", releases)
+    (root / "templates").mkdir()
+    # only the oldest release fails: check's sample (the newest) renders, the build's worker does not
+    (root / "templates" / "release.html").write_text(RELEASE_OVERRIDE.replace(
+        "{}", '{% if release.id == "2025-03-01-r1" %}{{ titel }}{% endif %}'), encoding="utf-8")
+    before = tree(root)
+    assert run(root, "build", "--now", NOW, "--jobs", "2") == (
+        1, "", "templates/release.html:4: 'titel' is undefined (while rendering releases/2025-03-01-r1/index.md)\n"
+               "1 problem found; nothing was written.\n")
+    assert tree(root) == before
+
+
+# --- 3./4. check, build and email run the same validation -------------------------------------------------
+
+PHOTO_RELEASE = """\
+---
+title: Landrätin besucht Feuerwehr
+date: 2025-03-05
+photos:
+  - file: team.jpg
+    caption: Die Landrätin mit der Wehr
+    credit: Max Beispiel/ Landkreis
+    alt: Menschen vor einem Feuerwehrauto
+---
+Text.
+"""
+PHOTO_ID = "2025-03-05-feuerwehr"
+PHOTO_ERROR = (f"releases/{PHOTO_ID}/index.md:5: photos[0].file: team.jpg is a text file, not a JPEG, PNG, WebP "
+               "or TIFF image\n  hint: check that the photo, not another file, is saved under this name")
+FRONT_MATTER_ERROR = ("releases/2025-03-06-kaputt/index.md:3: date: '2025-13-06' is not a valid date "
+                      "(month must be in 1..12)\n  hint: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+01:00")
+TEMPLATE_ERROR = f"templates/release.html:4: 'titel' is undefined (while rendering releases/{PHOTO_ID}/index.md)"
+
+
+def _broken_site(tmp_path: Path) -> Path:
+    root = write_site(tmp_path / "site", {RID: SIMPLE, PHOTO_ID: PHOTO_RELEASE,
+                                          "2025-03-06-kaputt": "---\ntitle: K\ndate: 2025-13-06\n---\nT\n"})
+    (root / "releases" / PHOTO_ID / "team.jpg").write_text("kein Bild\n", encoding="utf-8")
+    (root / "templates").mkdir()
+    (root / "templates" / "release.html").write_text(RELEASE_OVERRIDE.replace("{}", "{{ titel }}"), encoding="utf-8")
+    return root
+
+
+def test_build_reports_every_kind_of_problem_in_one_run(tmp_path: Path) -> None:
+    root = _broken_site(tmp_path)
+    before = tree(root)
+    assert run(root, "build", "--now", NOW) == (
+        1, "", f"{PHOTO_ERROR}\n{FRONT_MATTER_ERROR}\n{TEMPLATE_ERROR}\n3 problems found; nothing was written.\n")
+    assert tree(root) == before
+
+
+def test_check_reports_what_build_reports(tmp_path: Path) -> None:
+    root = _broken_site(tmp_path)
+    code, out, _ = run(root, "check", "--now", NOW, "--format", "json")
+    import json
+
+    assert code == 1
+    shown = [f"{p['path']}:{p['line']}: {p['message']}" + (f"\n  hint: {p['hint']}" if p["hint"] else "")
+             for p in json.loads(out) if p["severity"] == "error"]
+    assert shown == [PHOTO_ERROR, FRONT_MATTER_ERROR, TEMPLATE_ERROR]
+
+
+def test_a_photo_error_of_a_draft_fails_check_and_build_alike(tmp_path: Path) -> None:
+    root = write_site(tmp_path / "site", {PHOTO_ID: PHOTO_RELEASE.replace("date:", "draft: true\ndate:")})
+    (root / "releases" / PHOTO_ID / "team.jpg").write_text("kein Bild\n", encoding="utf-8")
+    shifted = PHOTO_ERROR.replace("index.md:5:", "index.md:6:")
+    assert run(root, "build", "--now", NOW) == (1, "", f"{shifted}\n1 problem found; nothing was written.\n")
+    assert run(root, "check", "--now", NOW)[0] == 1
+
+
+@pytest.mark.parametrize("flags", [[], ["--html"], ["--eml"]])
+def test_email_fails_on_a_broken_photo_as_build_does(tmp_path: Path, flags: list[str]) -> None:
+    root = write_site(tmp_path / "site", {PHOTO_ID: PHOTO_RELEASE})
+    (root / "releases" / PHOTO_ID / "team.jpg").write_text("kein Bild\n", encoding="utf-8")
+    before = tree(root)
+    expected = (1, "", f"{PHOTO_ERROR}\n1 problem found; nothing was written.\n")
+    assert run(root, "email", PHOTO_ID, *flags) == expected
+    assert run(root, "build", "--now", NOW) == expected
+    assert tree(root) == before
+
+
+def test_email_prints_a_release_with_good_photos(tmp_path: Path) -> None:
+    root = write_site(tmp_path / "site", {PHOTO_ID: PHOTO_RELEASE})
+    write_photo(root / "releases" / PHOTO_ID / "team.jpg")
+    code, out, _ = run(root, "email", PHOTO_ID)
+    assert code == 0
+    assert "Die Landrätin mit der Wehr Foto: Max Beispiel/ Landkreis" in out
