@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
 from .config import CONFIG_NAME, RELEASES_DIR, Config
-from .errors import BuildFailed, SourceError, display_path
+from .errors import BuildFailed
 from .model import NEWS_WINDOW, Release, public_releases
 from .output import apply_files
 from .theme import theme_dir
