@@ -106,7 +106,7 @@ def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult
     teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
     teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
     todo: dict[str, tuple[str, ListPage]] = {}
-    for spec in _list_specs(pages, config, teasers):
+    for spec in list_specs(pages, config, teasers):
         items = "\x00".join([teaser_keys[t.release.id] for t in spec.items]).encode("utf-8", "surrogatepass")
         key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra, items)
         if groups.reuse("list:" + spec.relpath, key):
@@ -156,7 +156,7 @@ def _teaser_key(t: Teaser) -> str:
     return "\x1f".join((r.id, r.title, r.published.isoformat(), "\x1e".join(r.tags), t.summary, thumb, t.thumb_alt))
 
 
-def _list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
+def list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
     by_year: dict[int, list[Teaser]] = defaultdict(list)
     by_tag: dict[str, list[Teaser]] = defaultdict(list)
     names: dict[str, str] = {}

@@ -2,9 +2,9 @@
 
 Steps:
 1. if no input file changed and no release went live since the last build: nothing to do;
-2. load pressekit.toml and every release, validating everything (`releases.load_site`);
+2. validate pressekit.toml, every release, photo and template as `check` does (`validate.validate_site`);
 3. choose what is public at `now` (drafts, future dates and embargoes are left out);
-4. check every photo of those releases, then make the variants and ZIPs (`photos`);
+4. make the photo variants and ZIPs (`photos`);
 5. render each release's page and e-mails (`render`, in worker processes);
 6. render list pages, feeds and sitemaps (`pages`, `feeds`);
 7. put the new files into output/ (`output.apply`): nothing is touched unless every step succeeded.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
 from .config import CONFIG_NAME, RELEASES_DIR, Config
-from .errors import BuildFailed, SourceError, display_path
+from .errors import BuildFailed
 from .model import NEWS_WINDOW, Release, public_releases
 from .lock import build_lock
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
@@ -118,7 +118,7 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
         report.pages_reused = sum(1 for rel in previous.manifest() if rel.endswith(".html"))
         clock.lap(report, "check")
         return report
-    config, releases = _load(root, store)
+    config, releases = _load(root, store, now)
     report.releases = len(releases)
     chosen = _choose(releases, now, preview)
     report.published = len(chosen)
@@ -158,14 +158,18 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
     return report
 
 
-def _load(root: Path, store: Store) -> tuple[Config, list[Release]]:
-    """load_site with the parse cache of this pressekit.toml, kept in shards so an edit rewrites one."""
-    from .releases import load_site
+def _load(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release]]:
+    """validate_site (as `check` runs it) with the parse cache of this pressekit.toml, kept in shards so an
+    edit rewrites one; raise BuildFailed with every problem of every kind."""
+    from .validate import validate_site
 
     prefix = "parse-" + content_digest(root / CONFIG_NAME)[:16]
     shards = [store.load(f"{prefix}-{n}") or {} for n in range(PARSE_SHARDS)]
     cache = _ParseCache({k: v for shard in shards for k, v in shard.items()})
-    config, releases = load_site(root, cache)
+    found = validate_site(root, now, cache, store)
+    if found.config is None or found.errors:
+        raise BuildFailed(found.errors)
+    config, releases = found.config, list(found.releases)
     for release in releases:
         release.fingerprint  # noqa: B018 - computed once, then kept in the cache with the release
     live = {str(r.source) for r in releases} | {k for k, v in cache.items() if v[1] is None}
@@ -223,21 +227,9 @@ def _schedule(releases: list[Release]) -> list[datetime]:
 
 def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | None,
             progress: Progress | None) -> PhotoResult:
-    """Check every photo (cached by file stamp), then make the variants; raise BuildFailed on any problem."""
+    """Make the variants of the photos (validated with everything else in `_load`); raise BuildFailed on a problem."""
     from . import photos
 
-    checked: dict[tuple[str, object], list[SourceError]] = store.load("photo-checks") or {}
-    errors: list[SourceError] = []
-    for release in chosen:
-        shown = display_path(release.source, config.root)
-        for index, photo in enumerate(release.photos):
-            key = (f"{shown}:{photo.line}:{index}:{photo.path}", file_stamp(photo.path))
-            if key not in checked:
-                checked[key] = photos.check_photo(photo, shown, index)
-            errors.extend(checked[key])
-    store.save("photo-checks", {k: v for k, v in checked.items() if not v})
-    if errors:
-        raise BuildFailed(errors)
     made = photos.make_variants(chosen, config, config.root / CACHE_DIR, jobs,
                                 (lambda d, t: progress("Fotos", d, t)) if progress else None)
     if made.errors:

@@ -214,13 +214,16 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
     from .mail import find_release, render_email
     from .markup import render_html
     from .photos import make_variants
-    from .releases import load_site
+    from .validate import load_valid_site
 
-    config, releases = load_site(site)
+    # the validation of `build`, with the photos and templates checked on this release (the time plays no part)
+    config, releases = load_valid_site(site, parse_now(None), only=release_id)
     release = find_release(releases, release_id)
     if release.draft:
         click.echo(f"Note: {release_id} is a draft.", err=True)
     made = make_variants([release], config, site / ".pressekit" / "cache")
+    if made.errors:
+        raise BuildFailed(made.errors)
     parts = render_email(release, config, made.variants, render_html(release.body),
                          variant_files={f.relpath: f.source for f in made.files if f.source is not None})
     if fmt == "eml":

@@ -192,8 +192,11 @@ class _Reader:
         self.errors.append(SourceError(self.path, self.lines.line(*where), message, hint))
 
     def table(self, data: dict[str, Any], where: tuple[str, ...], fields: dict[str, tuple[type, Any]],
-              required: tuple[str, ...] = ()) -> dict[str, Any]:
-        """Check one table against `fields` (name -> (type, default)); return the values read."""
+              required: tuple[str, ...] = (), paragraphs: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """Check one table against `fields` (name -> (type, default)); return the values read.
+
+        Strings are single lines, except the keys in `paragraphs` (texts split into paragraphs at line breaks).
+        """
         name = ".".join(where)
         out: dict[str, Any] = {}
         for key, value in data.items():
@@ -209,9 +212,9 @@ class _Reader:
             if not ok:
                 self.error(where + (key,), f"[{name}] {key} must be {_TYPES[kind]}, not {value!r}")
                 continue
-            if isinstance(value, str) and _CONTROL.search(value.replace("\n", "").replace("\t", "")):
-                self.error(where + (key,), f"[{name}] {key} contains a control character",
-                           "remove invisible characters pasted from another program")
+            problem = text_problem(value, key in paragraphs) if isinstance(value, str) else None
+            if problem is not None:
+                self.error(where + (key,), f"[{name}] {key}: {problem[0]}", problem[1])
                 continue
             out[key] = value
         for key in required:
@@ -220,7 +223,27 @@ class _Reader:
         return {k: out.get(k, default) for k, (_, default) in fields.items()}
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# Line breaks in any of their Unicode forms: a value that holds one could start a new line in a crontab,
+# a systemd unit or a mail header.
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def text_problem(value: str, paragraphs: bool = False) -> tuple[str, str | None] | None:
+    """Return (problem, hint) when a config string holds a line break or a control character, else None.
+
+    With `paragraphs` plain line breaks ("\n", also written as CRLF) are allowed: they separate paragraphs.
+    """
+    if paragraphs:
+        value = value.replace("\r\n", "").replace("\n", "")
+    if _LINE_BREAK.search(value):
+        if paragraphs:
+            return "contains a line break other than a plain new line", "separate paragraphs with an empty line"
+        return "contains a line break; a single line is expected", None
+    if m := _CONTROL.search(value):
+        return (f"contains the control character U+{ord(m.group()):04X}",
+                "remove invisible characters pasted from another program")
+    return None
 
 
 def load_config(root: Path) -> tuple[Config | None, list[SourceError]]:
@@ -276,8 +299,11 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         r.error(("site", "per_page"), "[site] per_page must be at least 1")
         site["per_page"] = 20
 
-    texts = r.table(data.get("texts", {}), ("texts",), {k: (str, "") for k in ("photo_notice", "reuse", "membership")})
-    boiler = r.table(data.get("boilerplate", {}), ("boilerplate",), {"heading": (str, ""), "text": (str, "")})
+    # the fixed texts and the boilerplate are paragraphs: one line each in the e-mail, split at blank lines
+    texts = r.table(data.get("texts", {}), ("texts",), {k: (str, "") for k in ("photo_notice", "reuse", "membership")},
+                    paragraphs=frozenset({"photo_notice", "reuse", "membership"}))
+    boiler = r.table(data.get("boilerplate", {}), ("boilerplate",), {"heading": (str, ""), "text": (str, "")},
+                     paragraphs=frozenset({"text"}))
     contacts = tuple(
         Contact(key, **r.table(value, ("contacts", key), {k: (str, "") for k in ("label", "name", "phone", "email")}))
         for key, value in _named_tables(r, data, "contacts")
@@ -297,8 +323,6 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         "attach_limit_mb": (float, 10.0)})
     if email["layout"] not in ("presse-service", "ots"):
         r.error(("email", "layout"), f"[email] layout must be 'presse-service' or 'ots', not {email['layout']!r}")
-    if "\n" in email["from"] or "\r" in email["from"]:
-        r.error(("email", "from"), "[email] from must be one line")
     send = r.table(data.get("send", {}), ("send",), {
         "rate": (float, 60.0), "suppress": (str, ""), "unsubscribe_mailto": (str, ""),
         "unsubscribe_url": (str, ""), "list_id": (str, "")})

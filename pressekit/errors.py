@@ -34,6 +34,9 @@ class BuildFailed(PressekitError):
         self.errors = sorted(errors, key=lambda e: (e.path, e.line, e.message))
         super().__init__("\n".join(str(e) for e in self.errors))
 
+    def __reduce__(self) -> tuple[type[BuildFailed], tuple[list[SourceError]]]:
+        return BuildFailed, (self.errors,)  # raised in a worker process, it reaches the parent whole
+
 
 def display_path(path: Path, root: Path) -> str:
     """Return `path` relative to the site root when it lies inside it, for messages."""

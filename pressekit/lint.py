@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from .config import RELEASES_DIR, Config, load_config
+from .config import RELEASES_DIR, Config
 from .errors import SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
 from .markup import render_html, strip_tags
 from .model import Release, lift_time
-from .releases import RESERVED_IDS, find_bundles, load_releases
+from .releases import RESERVED_IDS, find_bundles
+from .validate import validate_site
 
 MAX_TITLE = 120
 MAX_SUMMARY = 300
@@ -38,19 +39,12 @@ Finding = tuple[int, str, "str | None"]  # (line, message, hint)
 
 def check_site(root: Path, now: datetime) -> tuple[int, list[SourceError]]:
     """Validate the site at root like a build, plus editorial warnings; return (releases checked, problems)."""
-    config, errors = load_config(root)
-    if config is None:
-        return 0, errors
-    releases, errors = load_releases(config)
-    problems = errors + photo_problems(config, releases) + lint_releases(config, releases, now)
+    found = validate_site(root, now)
+    if found.config is None:
+        return 0, list(found.problems)
+    releases = list(found.releases)
+    problems = [*found.problems, *lint_releases(found.config, releases, now)]
     return len(find_bundles(root / RELEASES_DIR)), sorted(problems, key=lambda e: (e.path, e.line, e.warning))
-
-
-def photo_problems(config: Config, releases: list[Release]) -> list[SourceError]:
-    """Errors and warnings of every photo (readable, not truncated, large enough ...), each photo once."""
-    from .photos import check_release_photos
-
-    return [problem for release in releases for problem in check_release_photos(release, config)]
 
 
 def lint_releases(config: Config, releases: list[Release], now: datetime) -> list[SourceError]:

@@ -38,7 +38,7 @@ from .markup import absolutize
 from .model import Photo, Release, Variant
 from .output import OutputFile
 from .plaintext import html_to_blocks, one_line, text_lines
-from .templates import make_environment
+from .templates import make_environment, reporting_template_errors
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,9 @@ def render_email(release: Release, config: Config, variants: Variants, body_html
     env = env or mail_environment(config)  # a caller rendering many releases passes one environment
     context = email_context(release, config, variants, body_html)
     layout = "email-ots.txt" if config.email.layout == "ots" else "email.txt"
-    text = env.get_template(layout).render(context)
-    html = env.get_template("email.html").render(context)
+    with reporting_template_errors(config.root, display_path(release.source, config.root)):
+        text = env.get_template(layout).render(context)
+        html = env.get_template("email.html").render(context)
     attachments = (photo_attachments(release, config, variants, variant_files)
                    if config.email.attach_photos else ())
     return EmailParts(text, html, build_message(release, config, text, html, attachments=attachments))

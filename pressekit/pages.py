@@ -11,10 +11,12 @@ from urllib.parse import urlparse
 from jinja2 import Environment
 
 from .config import Config, Contact, Rights
+from .errors import display_path
 from .markup import summary_of
 from .model import Attachment, Photo, Release, Variant, web_variant
 from .output import OutputFile
 from .slugs import slugify
+from .templates import reporting_template_errors
 
 Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
 FeedLinks = Sequence[tuple[str, str, str]]
@@ -170,7 +172,13 @@ class PageRenderer:
                         feeds=self.feeds, **extra)  # type: ignore[arg-type]
 
     def render(self, template: str, relpath: str, **context: object) -> OutputFile:
-        html = self.env.get_template(template).render(**context)
+        """Render `template` into output/<relpath>; an error in a template is BuildFailed naming the page."""
+        return self.render_for(relpath, template, relpath, context)
+
+    def render_for(self, rendering: str, template: str, relpath: str, context: Mapping[str, object]) -> OutputFile:
+        """Render `template` into output/<relpath>; an error in a template is BuildFailed naming `rendering`."""
+        with reporting_template_errors(self.config.root, rendering):
+            html = self.env.get_template(template).render(context)
         return OutputFile(relpath, data=html.encode("utf-8"))
 
     def release_page(self, release: Release, body_html: str, variants: Variants,
@@ -184,10 +192,10 @@ class PageRenderer:
                          og_image=first.shown if first else None, og_image_alt=first.photo.alt if first else "")
         contact: Contact | None = self.config.contact(release.contact)
         attachments = [AttachmentView(a, attachment_sizes.get(a.file, 0)) for a in release.attachments]
-        return self.render("release.html", relpath, page=info, release=release, body=body_html, summary=summary,
-                           photos=views, attachments=attachments, contact=contact, zip_size=zip_size,
-                           json_ld=json_ld(release, self.config, summary, views),
-                           tag_url=lambda tag: f"themen/{slugify(tag)}/")
+        return self.render_for(display_path(release.source, self.config.root), "release.html", relpath, dict(
+            page=info, release=release, body=body_html, summary=summary, photos=views, attachments=attachments,
+            contact=contact, zip_size=zip_size, json_ld=json_ld(release, self.config, summary, views),
+            tag_url=lambda tag: f"themen/{slugify(tag)}/"))
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:

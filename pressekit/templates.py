@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 from babel.dates import format_date, format_datetime
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound,
+                    TemplatesNotFound, TemplateSyntaxError)
 
 from .config import Config
+from .errors import BuildFailed, PressekitError, SourceError
 from .model import lift_time
 from .theme import theme_dir
 
+TEMPLATE_SUFFIXES = (".html", ".txt", ".xml")
 NUMBER_WORDS = ("null", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn",
                 "elf", "zwölf")
 
@@ -57,3 +64,60 @@ def filesize(size: int) -> str:
     if size < 1024 * 1024:
         return f"{max(1, round(size / 1024))} KB"
     return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
+# --- template errors as the user's errors ----------------------------------------------------------
+
+def template_error(exc: BaseException, root: Path, rendering: str) -> SourceError | None:
+    """Return the SourceError of an exception raised in a template, or None when no template raised it.
+
+    The place is the innermost template line in the traceback (Jinja maps its frames to template lines);
+    syntax errors carry their own. `rendering` names what was being rendered, for the message.
+    """
+    while_ = f" (while rendering {rendering})" if rendering else ""
+    if isinstance(exc, TemplateSyntaxError):  # also a filter or test that does not exist
+        where = _shown(exc.filename, root) if exc.filename else exc.name or "template"
+        return SourceError(where, exc.lineno, f"{exc.message}{while_}")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_template(f.filename)]
+    if not frames:
+        return None
+    frame = frames[-1]
+    return SourceError(_shown(frame.filename, root), frame.lineno or 1, f"{_describe(exc)}{while_}")
+
+
+@contextmanager
+def reporting_template_errors(root: Path, rendering: str) -> Iterator[None]:
+    """Turn an exception raised in a template into BuildFailed with its template line; others pass."""
+    try:
+        yield
+    except (PressekitError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        error = template_error(exc, root, rendering)
+        if error is None:
+            raise
+        raise BuildFailed([error]) from None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TemplatesNotFound):
+        return f"the template {' or '.join(repr(n) for n in exc.templates)} does not exist"
+    if isinstance(exc, TemplateNotFound):
+        return f"the template '{exc.name}' does not exist"
+    if isinstance(exc, TemplateError):
+        return exc.message or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _is_template(filename: str) -> bool:
+    return filename.endswith(TEMPLATE_SUFFIXES) and not filename.endswith(".py")
+
+
+def _shown(filename: str, root: Path) -> str:
+    """A template's path relative to the site, or the theme's templates as theme/<name>."""
+    path = Path(filename)
+    if path.is_relative_to(root.resolve()):
+        return path.relative_to(root.resolve()).as_posix()
+    if path.is_relative_to(theme_dir().resolve()):
+        return "theme/" + path.relative_to(theme_dir().resolve()).as_posix()
+    return filename

@@ -7,6 +7,7 @@ those moments.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,9 +15,25 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .config import Config
+from .errors import PressekitError
 from .model import Release
 
 WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+# Whatever could end a line of a crontab or unit file, or hide text on a terminal.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(value: object) -> str:
+    """`value` as text that cannot start a new line: line breaks and control characters become \\uXXXX."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+
+
+def _site_path(site: Path) -> str:
+    """The site folder for a schedule; raise PressekitError when its name would break the schedule's lines."""
+    if _UNSAFE.search(str(site)):
+        raise PressekitError(f"the site folder {one_line(site)} has a line break or control character in its "
+                             "path; a schedule cannot name it\n  hint: rename the folder")
+    return str(site)
 
 
 @dataclass(frozen=True)
@@ -49,16 +66,16 @@ def reason(release: Release) -> str:
 def format_timeline(timeline: Timeline, config: Config) -> str:
     """The human listing, in German."""
     tz = config.site.tz
-    out = [f"Zeitplan, Stand {german_datetime(timeline.now, tz)} ({config.site.timezone})", ""]
+    out = [f"Zeitplan, Stand {german_datetime(timeline.now, tz)} ({one_line(config.site.timezone)})", ""]
     if timeline.scheduled:
         out.append("Geht online (mit dem ersten Build ab diesem Zeitpunkt):")
-        out.extend(f"  {german_datetime(r.published, tz)}  {reason(r):<13}  {r.id}  {r.title}"
+        out.extend(f"  {german_datetime(r.published, tz)}  {reason(r):<13}  {one_line(r.id)}  {one_line(r.title)}"
                    for r in timeline.scheduled)
     else:
         out.append("Keine Meldung mit Sperrfrist oder künftigem Datum.")
     if timeline.drafts:
         out += ["", "Entwürfe (erscheinen erst mit draft: false):"]
-        out.extend(f"  {r.id}  {r.title}" for r in timeline.drafts)
+        out.extend(f"  {one_line(r.id)}  {one_line(r.title)}" for r in timeline.drafts)
     return "\n".join(out) + "\n"
 
 
@@ -79,18 +96,18 @@ def _ceil_minute(value: datetime) -> datetime:
 
 def cron_lines(timeline: Timeline, config: Config, site: Path) -> str:
     """crontab lines (in the site's time zone) that build the site when each release goes live."""
-    tz_name = config.site.timezone
+    tz_name = one_line(config.site.timezone)
     # '%' ends the command in a crontab line unless escaped
-    command = f"cd {shlex.quote(str(site))} && pressekit build".replace("%", "\\%")
+    command = f"cd {shlex.quote(_site_path(site))} && pressekit build".replace("%", "\\%")
     out = [
-        f"# pressekit: build {config.site.title} when scheduled releases go live.",
+        f"# pressekit: build {one_line(config.site.title)} when scheduled releases go live.",
         "# cron has no year: each line runs yearly; run `pressekit timeline --cron` again after changes.",
         "# If cron does not find pressekit, write its full path (see `command -v pressekit`).",
         f"CRON_TZ={tz_name}",
     ]
     for moment, ids in lift_times(timeline):
         local = _ceil_minute(moment.astimezone(config.site.tz))
-        out.append(f"# {german_datetime(moment, config.site.tz)}: {', '.join(ids)}")
+        out.append(f"# {german_datetime(moment, config.site.tz)}: {one_line(', '.join(ids))}")
         out.append(f"{local.minute} {local.hour} {local.day} {local.month} * {command}")
     if not timeline.scheduled:
         out.append("# nothing scheduled")
@@ -99,24 +116,26 @@ def cron_lines(timeline: Timeline, config: Config, site: Path) -> str:
 
 def systemd_timer(timeline: Timeline, config: Config, site: Path) -> str:
     """A systemd .timer unit with one OnCalendar= per lift time, and the .service it starts (as comments)."""
-    tz_name = config.site.timezone
+    tz_name = one_line(config.site.timezone)
+    # systemd expands '%' specifiers in unit files; '%%' is a literal '%'
+    folder = _site_path(site).replace("%", "%%")
     out = [
         "# pressekit-build.timer: build the site when scheduled releases go live.",
         "# Save as ~/.config/systemd/user/pressekit-build.timer, next to pressekit-build.service:",
         "#   [Service]",
         "#   Type=oneshot",
-        f"#   WorkingDirectory={site}",
+        f"#   WorkingDirectory={folder}",
         "#   ExecStart=pressekit build",
         "# then: systemctl --user daemon-reload && systemctl --user enable --now pressekit-build.timer",
         "[Unit]",
-        f"Description=pressekit: build {config.site.title} when releases go live",
+        f"Description=pressekit: build {one_line(config.site.title).replace('%', '%%')} when releases go live",
         "",
         "[Timer]",
     ]
     for moment, ids in lift_times(timeline):
         local = moment.astimezone(config.site.tz)
         stamp = f"{local:%Y-%m-%d %H:%M:%S}"
-        out.append(f"# {', '.join(ids)}")
+        out.append(f"# {one_line(', '.join(ids))}")
         out.append(f"OnCalendar={stamp} {tz_name}")
     if not timeline.scheduled:
         out.append("# nothing scheduled")

@@ -1,0 +1,153 @@
+"""One validation for `check`, `build`, `serve` and `email`: config, front matter, photos and templates.
+
+Every command that reads a site runs `validate_site`, so they agree on what is an error, and every
+problem of every kind is reported in one run:
+
+1. pressekit.toml (nothing else can be checked without it);
+2. the front matter and body of every release (`releases.load_releases`);
+3. every photo of every valid release (`photos.check_release_photos`: readable, allowed, complete);
+4. every template (site overrides and theme): compiled, then each rendered once with a sample release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from jinja2 import TemplateSyntaxError
+
+from .cache import Store, file_stamp
+from .config import Config, load_config
+from .errors import BuildFailed, SourceError, display_path
+from .model import Release, Variant, public_releases
+from .releases import ParseCache, load_releases
+from .templates import TEMPLATE_SUFFIXES, template_error
+
+PHOTO_CHECKS = "photo-checks"
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What validating a site found: the config and valid releases, and every error and warning."""
+
+    config: Config | None
+    releases: tuple[Release, ...]
+    problems: tuple[SourceError, ...]
+
+    @property
+    def errors(self) -> list[SourceError]:
+        return [p for p in self.problems if not p.warning]
+
+
+def validate_site(root: Path, now: datetime, cache: ParseCache | None = None, store: Store | None = None,
+                  only: str | None = None) -> Validation:
+    """Validate the site at root; with `only`, the photos and templates are checked with that release alone.
+
+    `cache` is the parse cache of `load_releases`; `store` keeps photo results by file stamp between runs.
+    """
+    config, errors = load_config(root)
+    if config is None:
+        return Validation(None, (), tuple(errors))
+    releases, errors = load_releases(config, cache)
+    subject = [r for r in releases if r.id == only] if only is not None else releases
+    problems = errors + photo_problems(config, subject, store)
+    if only is None or subject:
+        problems += template_problems(config, releases if only is None else subject, now)
+    return Validation(config, tuple(releases), tuple(problems))
+
+
+def load_valid_site(root: Path, now: datetime, cache: ParseCache | None = None, store: Store | None = None,
+                    only: str | None = None) -> tuple[Config, list[Release]]:
+    """validate_site for the commands that go on to write: return config and releases, or raise BuildFailed."""
+    result = validate_site(root, now, cache, store, only)
+    if result.config is None or result.errors:
+        raise BuildFailed(result.errors)
+    return result.config, list(result.releases)
+
+
+# --- photos --------------------------------------------------------------------------------------------
+
+def photo_problems(config: Config, releases: list[Release], store: Store | None = None) -> list[SourceError]:
+    """Errors and warnings of every photo of these releases; results kept in `store` by the photos' file stamps."""
+    from .photos import check_release_photos
+
+    known: dict[object, list[SourceError]] = (store.load(PHOTO_CHECKS) if store else None) or {}
+    used: dict[object, list[SourceError]] = {}
+    out: list[SourceError] = []
+    for release in releases:
+        if not release.photos:
+            continue
+        key = (display_path(release.source, config.root), config.variants,
+               tuple((p.line, p.file, p.path, file_stamp(p.path)) for p in release.photos))
+        found = known[key] if key in known else check_release_photos(release, config)
+        used[key] = found
+        out += found
+    if store is not None and used.keys() != known.keys():
+        store.save(PHOTO_CHECKS, used)
+    return out
+
+
+# --- templates -----------------------------------------------------------------------------------------
+
+def template_problems(config: Config, releases: list[Release], now: datetime) -> list[SourceError]:
+    """Errors of every template: each is compiled, then the pages and e-mails are rendered once for a sample."""
+    from .mail import mail_environment
+
+    env = mail_environment(config)
+    errors: list[SourceError] = []
+    for name in env.list_templates(filter_func=lambda n: n.endswith(TEMPLATE_SUFFIXES) and "/" not in n):
+        try:
+            env.get_template(name)
+        except TemplateSyntaxError as exc:
+            errors.append(template_error(exc, config.root, "") or SourceError(name, exc.lineno, exc.message or ""))
+    if errors:
+        return errors  # rendering would only meet the same errors again
+    found = {(e.path, e.line): e for render in reversed(list(_sample_renders(config, releases, now)))
+             for e in _render_errors(render)}  # a template line that fails for several pages: the first page's
+    return list(found.values())
+
+
+def _render_errors(render: Callable[[], object]) -> list[SourceError]:
+    try:
+        render()
+    except BuildFailed as exc:
+        return exc.errors
+    return []
+
+
+def _sample_renders(config: Config, releases: list[Release], now: datetime) -> Iterator[Callable[[], object]]:
+    """Callables rendering each kind of page and the e-mails once, with the newest public release as sample."""
+    from . import feeds, mail
+    from .assemble import list_specs
+    from .markup import render_html, summary_of
+    from .pages import PageRenderer, teaser_of
+
+    pages = PageRenderer(mail.mail_environment(config), config, feeds.feed_links(config))
+    public = public_releases(releases, now)
+    sample = public[0] if public else max(releases, key=lambda r: (r.published, r.id), default=None)
+    teasers = []
+    if sample is not None:
+        body = render_html(sample.body)
+        variants = {(sample.id, photo.file): planned_variants(sample, photo.file, config) for photo in sample.photos}
+        teasers.append(teaser_of(sample, summary_of(sample.summary, body), variants))
+        yield partial(pages.release_page, sample, body, variants, {}, None)
+        yield partial(mail.render_email, sample, config, variants, body)
+    for spec in list_specs(pages, config, teasers):
+        yield partial(pages.render_list, spec)
+    tags = sorted({(t, t) for r in teasers for t in r.release.tags})
+    years = sorted({(r.release.published.astimezone(config.site.tz).year, 1) for r in teasers})
+    yield partial(pages.archive, years, tags)
+    yield pages.not_found
+    yield partial(pages.sitemap, [(config.site.base_url, now)])
+
+
+def planned_variants(release: Release, file: str, config: Config) -> tuple[Variant, ...]:
+    """The variants a build would make of a photo, sized as if 3:2 (for rendering a sample without making them)."""
+    from .photos import variant_relpath
+
+    photo = next(p for p in release.photos if p.file == file)
+    return tuple(Variant(spec.name, variant_relpath(release, photo, spec), spec.width, spec.width * 2 // 3, 0)
+                 for spec in config.variants)
