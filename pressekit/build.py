@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
 from .config import CONFIG_NAME, RELEASES_DIR, Config
-from .errors import BuildFailed, SourceError, display_path
+from .errors import BuildFailed
 from .model import NEWS_WINDOW, Release, public_releases
 from .output import apply_files
 from .theme import theme_dir
@@ -205,15 +205,8 @@ def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | Non
     """Check every photo (cached by file stamp), then make the variants; raise BuildFailed on any problem."""
     from . import photos
 
-    checked: dict[tuple[str, object], list[SourceError]] = store.load("photo-checks") or {}
-    errors: list[SourceError] = []
-    for release in chosen:
-        shown = display_path(release.source, config.root)
-        for index, photo in enumerate(release.photos):
-            key = (f"{shown}:{photo.line}:{index}:{photo.path}", file_stamp(photo.path))
-            if key not in checked:
-                checked[key] = photos.check_photo(photo, shown, index)
-            errors.extend(checked[key])
+    checked: photos.CheckMemo = store.load("photo-checks") or {}
+    errors = photos.validate_photos(chosen, config, checked)  # the same validation as `check`
     store.save("photo-checks", {k: v for k, v in checked.items() if not v})
     if errors:
         raise BuildFailed(errors)

@@ -39,7 +39,7 @@ def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: 
         for relpath, source in sources.items():
             target = staging / relpath
             target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(source, target)
+            _copy(source, target)
         _swap(staging, output)
         return len(manifest), 0
     changed = [rel for rel, d in manifest.items() if previous.get(rel) != d]
@@ -49,7 +49,7 @@ def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: 
         if relpath in sources:
             temp = target.with_name(f".{target.name}.new")
             temp.unlink(missing_ok=True)
-            _link_or_copy(sources[relpath], temp)
+            _copy(sources[relpath], temp)
             os.replace(temp, target)
         else:
             os.replace(staging / relpath, target)
@@ -79,11 +79,7 @@ def _prune(path: Path, top: Path) -> None:
         folder = folder.parent
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    if ".pressekit" not in source.parts:  # never link a site's own files: output/ must not alias sources
-        shutil.copyfile(source, target)
-        return
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+def _copy(source: Path, target: Path) -> None:
+    # Never a hard link: output/ must alias neither a site's own files nor the build cache, whose
+    # entries may be damaged in place and are then made again, never published.
+    shutil.copyfile(source, target)
