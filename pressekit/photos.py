@@ -44,6 +44,7 @@ from .photometa import (
     build_xmp,
     build_zip,
     credits_text,
+    iim_warnings,
     photo_meta,
     splice_segment,
     text_warnings,
@@ -229,7 +230,7 @@ def print_spec(variants: Sequence[VariantSpec]) -> VariantSpec:
 
 def photo_warnings(photo: Photo, config: Config, shown_source: str, index: int | None = None) -> list[SourceError]:
     """Return warnings: a source too small for print, a placeholder-like credit, caption or alt text."""
-    out = text_warnings(photo, shown_source, index)
+    out = text_warnings(photo, shown_source, index) + iim_warnings(photo, config, shown_source, index)
     try:
         with _opened(photo.path) as image:
             w, h = _upright(image.size, _orientation(image))
