@@ -1,6 +1,9 @@
 """The persistent build cache in `.pressekit/cache/`: digests, named state and input fingerprints.
 
-Everything here is an optimisation: a missing or unreadable cache file means "build it again".
+Everything here is an optimisation: a missing, unreadable or damaged cache file means "build it
+again", never a failed build and never a published file. Every entry carries the sha256 of its
+bytes: sealed entries in a header line (`seal`/`unseal`), published files (photo variants, ZIPs)
+in their name (`named_digest`), and both are checked before an entry is used.
 """
 
 from __future__ import annotations
@@ -27,27 +30,79 @@ def digest(*parts: object) -> str:
     return h.hexdigest()
 
 
+_SEAL = b"pressekit-cache sha256="
+_SEAL_LENGTH = len(_SEAL) + 64 + 1
+
+
+def seal(payload: bytes) -> bytes:
+    """Return `payload` behind a header line holding its sha256, for `unseal` to check."""
+    return _SEAL + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
+
+
+def unseal(data: bytes) -> bytes | None:
+    """Return the payload of sealed `data`; None when it is truncated, garbled or not sealed at all."""
+    payload = data[_SEAL_LENGTH:]
+    if data[:len(_SEAL)] != _SEAL or data[_SEAL_LENGTH - 1:_SEAL_LENGTH] != b"\n":
+        return None
+    return payload if hashlib.sha256(payload).hexdigest().encode("ascii") == data[len(_SEAL):_SEAL_LENGTH - 1] else None
+
+
+def read_sealed(path: Path) -> bytes | None:
+    """Return the checked payload of the sealed file at `path`; None when it is missing or damaged."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return unseal(data)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file, so that a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def write_sealed(path: Path, payload: bytes) -> None:
+    """Write `payload` sealed (see `seal`) to `path`, atomically."""
+    write_atomic(path, seal(payload))
+
+
+def named_digest(data: bytes) -> str:
+    """Return the content digest a cached published file (variant, ZIP) carries in its name."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def file_digest(path: Path) -> str:
+    """Return `named_digest` of the file at `path`, read in chunks (OSError when unreadable)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fp:
+        while chunk := fp.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:32]
+
+
 class Store:
-    """Named pickles in the cache folder, written atomically; unreadable ones count as absent."""
+    """Named sealed pickles in the cache folder, written atomically; damaged or unreadable ones count as absent."""
 
     def __init__(self, folder: Path):
         self.folder = folder
 
     def load(self, name: str) -> Any:
+        """Return the value saved under `name` by this pressekit; None when absent, damaged or older."""
+        payload = read_sealed(self.folder / f"{name}.pickle")
+        if payload is None:
+            return None
         try:
-            with open(self.folder / f"{name}.pickle", "rb") as fp:
-                tag, value = pickle.load(fp)
-        except Exception:  # noqa: BLE001 - any damage to a cache file just means a rebuild
+            tag, value = pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - a checked payload that still fails (a removed class) means a rebuild
             return None
         return value if tag == CODE_KEY else None
 
     def save(self, name: str, value: Any) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{name}.pickle"
-        temp = path.with_name(f".{path.name}.{os.getpid()}")
-        with open(temp, "wb") as fp:
-            pickle.dump((CODE_KEY, value), fp, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
+        """Save `value` under `name`, sealed and atomically."""
+        write_sealed(self.folder / f"{name}.pickle", pickle.dumps((CODE_KEY, value), protocol=pickle.HIGHEST_PROTOCOL))
 
     def drop(self, name: str) -> None:
         (self.folder / f"{name}.pickle").unlink(missing_ok=True)

@@ -144,7 +144,7 @@ def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: 
             if relpath in sources:
                 target = staging / relpath
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(sources[relpath], target)
+                _copy(sources[relpath], target)
         if old is None:
             _swap(staging, output)
             return len(manifest), 0
@@ -180,14 +180,10 @@ def _prune(path: Path, top: Path) -> None:
         folder = folder.parent
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    if ".pressekit" not in source.parts:  # never link a site's own files: output/ must not alias sources
-        shutil.copyfile(source, target)
-        return
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+def _copy(source: Path, target: Path) -> None:
+    # Never a hard link: output/ must alias neither a site's own files nor the build cache, whose
+    # entries may be damaged in place and are then made again, never published.
+    shutil.copyfile(source, target)
 
 
 @contextmanager

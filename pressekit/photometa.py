@@ -20,9 +20,10 @@ from .config import Config
 from .errors import SourceError
 from .model import Photo, Release
 
-# IIM's own limit for a caption (2:120); the other fields get the same cap so that the
-# segment stays far below a JPEG marker's 64 KB whatever the front matter holds.
-IIM_MAX_BYTES = 2000
+# IPTC-IIM 4.2 dataset: (number, name, PhotoMeta field, the most bytes it may hold).
+IIM_FIELDS = ((80, "By-line", "credit", 32), (110, "Credit", "credit", 32),
+              (116, "Copyright Notice", "copyright", 128), (120, "Caption/Abstract", "caption", 2000))
+IIM_MAX_BYTES = max(limit for *_, limit in IIM_FIELDS)
 XMP_MAX_CHARS = 2000
 
 _ASCII = {
@@ -144,21 +145,40 @@ def _dataset(record: int, number: int, value: bytes) -> bytes:
     return struct.pack(">BBBH", 0x1C, record, number, len(value)) + value
 
 
-def _iim_text(text: str) -> bytes:
-    """Return `text` as UTF-8 of at most IIM_MAX_BYTES, cut at a character boundary."""
-    data = _clip(text).encode("utf-8")[:IIM_MAX_BYTES]
+def _iim_text(text: str, limit: int) -> bytes:
+    """Return `text` as UTF-8 of at most `limit` bytes, cut at a character boundary."""
+    data = _clip(text).encode("utf-8")[:limit]
     return data.decode("utf-8", "ignore").encode("utf-8")
 
 
 def build_iim(meta: PhotoMeta) -> bytes:
-    """Return the IPTC-IIM datasets: 1:90 UTF-8 marker, 2:80 By-line, 2:110 Credit, 2:116 Copyright, 2:120 Caption."""
-    fields = [(80, meta.credit), (110, meta.credit), (116, meta.copyright), (120, meta.caption)]
+    """Return the IPTC-IIM datasets: 1:90 UTF-8 marker, then IIM_FIELDS, each cut to its limit."""
     return (
         _dataset(1, 0, b"\x00\x04")          # envelope record version 4
         + _dataset(1, 90, b"\x1b%G")         # coded character set: UTF-8
         + _dataset(2, 0, b"\x00\x04")        # application record version 4
-        + b"".join(_dataset(2, number, _iim_text(value)) for number, value in fields if value.strip())
+        + b"".join(_dataset(2, number, _iim_text(getattr(meta, field), limit))
+                   for number, _, field, limit in IIM_FIELDS if getattr(meta, field).strip())
     )
+
+
+def iim_warnings(photo: Photo, config: Config, shown: str, index: int | None) -> list[SourceError]:
+    """Return a warning for each text of `photo` longer than its IPTC-IIM datasets allow (`build_iim` cuts it)."""
+    meta = photo_meta(photo, config)
+    prefix = f"photos[{index}]." if index is not None else "photo "
+    over: dict[str, tuple[int, int, list[str]]] = {}  # front-matter field -> (limit, bytes, dataset names)
+    for _, name, field, limit in IIM_FIELDS:
+        text = getattr(meta, field)
+        size = len(_clip(text, len(text)).encode("utf-8"))
+        # the copyright notice is the rights' text, or the credit when the rights have none
+        source = field if field != "copyright" else ("credit" if meta.copyright == photo.credit else "rights")
+        if size > limit:
+            over.setdefault(source, (limit, size, []))[2].append(name)
+    return [SourceError(shown, photo.line,
+                        f"{prefix}{source}: {'its copyright is ' if source == 'rights' else ''}longer than the "
+                        f"{limit} bytes IPTC-IIM allows; it will be cut in IIM metadata",
+                        f"{' and '.join(names)}: at most {limit} bytes; this text has {size}", warning=True)
+            for source, (limit, size, names) in over.items()]
 
 
 def _resource(resource_id: int, data: bytes) -> bytes:

@@ -1,8 +1,11 @@
 """Photo variants: credited sRGB JPEGs in the configured sizes, cached and made in parallel.
 
-The only module importing Pillow. `check_photo` and `photo_warnings` read headers for
-`pressekit check`; `make_variants` decodes each source once, derives all its variants from
-that decode, and keeps them in a cache keyed by content, settings, texts and version.
+The only module importing Pillow. `validate_photos` (and `check_photo` for one photo) is the one
+photo validation of `check`, `build` and `email`: it decodes every photo completely, within a
+memory bound computed from the header before decoding. `photo_warnings` adds `check`'s editorial
+warnings. `make_variants` decodes each source once, derives all its variants from that decode, and
+keeps them in a cache keyed by content, settings, texts and version; a cached variant or ZIP carries
+the digest of its bytes in its name and is used only when its bytes still match it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import cast
 from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, UnidentifiedImageError
 
 from . import __version__
+from .cache import file_stamp, named_digest, read_sealed, write_atomic, write_sealed
 from .config import Config, VariantSpec
 from .errors import SourceError, display_path
 from .model import Photo, Release, Variant
@@ -40,6 +44,7 @@ from .photometa import (
     build_xmp,
     build_zip,
     credits_text,
+    iim_warnings,
     photo_meta,
     splice_segment,
     text_warnings,
@@ -49,11 +54,11 @@ from .photometa import (
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
 _JPEG = ("JPEG", "MPO")  # Pillow opens a camera JPEG with a multi-picture preview (MPF) as "MPO"
 MAX_PIXELS = 100_000_000          # decompression-bomb limit, checked from the header before decoding
+MAX_DECODE_MB = 128               # memory one decoded image may take (pixels x bytes per pixel of its mode)
 MIN_PRINT_PIXELS = 1_000_000
 CACHE_FORMAT = 1                  # bump when rendering changes within one pressekit version
 FONT_PATH = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # Box-reduce by an integer factor first while the Lanczos step still shrinks by at least this much:
 # 2.5x faster from print to web size, and within 48 dB PSNR of a plain Lanczos resize.
 _REDUCING_GAP = 1.25
@@ -90,7 +95,8 @@ def _opened(path: Path) -> Iterator[ImageFile.ImageFile]:
         # Pillow warns about damage it works around (corrupt EXIF ...): the picture decodes, the user needs no note.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # Pillow's global pixel limit only warns below twice its value: MAX_PIXELS is applied here instead.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             with Image.open(path, formats=ALLOWED_FORMATS) as image:
                 if image.size[0] * image.size[1] > MAX_PIXELS:
@@ -98,7 +104,7 @@ def _opened(path: Path) -> Iterator[ImageFile.ImageFile]:
                 yield image
         except UnidentifiedImageError:
             raise _not_an_image(path) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except Image.DecompressionBombError:
             raise _too_large() from None
         except FileNotFoundError:
             raise PhotoProblem("does not exist") from None
@@ -136,27 +142,27 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _ends_complete(image: ImageFile.ImageFile, path: Path) -> bool:
-    """Return True when the file ends as a complete file of its format does (cheap truncation check)."""
-    size = path.stat().st_size
-    with open(path, "rb") as fp:
-        fp.seek(max(0, size - 12))
-        tail = fp.read()
+def _bytes_per_pixel(mode: str) -> int:
+    """Return what Pillow stores per pixel of `mode`: 1 for L/P/1, 2 for 16-bit grey, 4 for the rest."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def _check_memory(image: ImageFile.ImageFile) -> None:
+    """Raise PhotoProblem when decoding `image` at its (draft) size would take more than MAX_DECODE_MB."""
+    need = image.size[0] * image.size[1] * _bytes_per_pixel(image.mode)
+    if need > MAX_DECODE_MB * 1_000_000:
+        raise PhotoProblem(f"would need {math.ceil(need / 1_000_000)} MB to decode; at most {MAX_DECODE_MB} MB",
+                           "scale it down, or save it as an 8-bit JPEG; a small file that claims this size "
+                           "may be a decompression bomb")
+
+
+def _decode_all(image: ImageFile.ImageFile) -> None:
+    """Decode every byte of the pixel data (a JPEG at 1/8 scale), so that damaged data raises (via `_opened`)."""
     if image.format in _JPEG:
-        return tail.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
-    if image.format == "PNG":
-        return tail.endswith(b"IEND\xaeB`\x82")
-    if image.format == "WEBP":
-        with open(path, "rb") as fp:
-            return int.from_bytes(fp.read(8)[4:], "little") + 8 <= size  # the RIFF header's length
-    return False
-
-
-def _verify(image: ImageFile.ImageFile, path: Path) -> None:
-    """Raise (via `_opened`) when the image is truncated: a tail check, else a decode at the smallest scale."""
-    if _ends_complete(image, path):
-        return
-    image.draft(None, (max(1, image.size[0] // 8), max(1, image.size[1] // 8)))
+        image.draft(None, (max(1, image.size[0] // 8), max(1, image.size[1] // 8)))
+    _check_memory(image)
     image.load()
 
 
@@ -167,13 +173,37 @@ def _photo_error(shown: str, photo: Photo, index: int | None, problem: PhotoProb
 
 
 def check_photo(photo: Photo, shown_source: str, index: int | None = None) -> list[SourceError]:
-    """Return an error when the photo is missing, not an allowed format, a bomb, or truncated."""
+    """Return an error when the photo is missing, not an allowed format, a bomb, or damaged anywhere in its data."""
     try:
         with _opened(photo.path) as image:
-            _verify(image, photo.path)
+            _decode_all(image)
     except PhotoProblem as problem:
         return [_photo_error(shown_source, photo, index, problem)]
     return []
+
+
+CheckMemo = dict[tuple[str, object], list[SourceError]]
+
+
+def validate_photos(releases: Sequence[Release], config: Config, memo: CheckMemo | None = None) -> list[SourceError]:
+    """Return the errors of every photo of `releases`: variant names that clash, and every `check_photo` error.
+
+    The one photo validation of `check`, `build` and `email`. `memo` (the build's) remembers results by the
+    photo's file stamp, so that an unchanged photo is not decoded again.
+    """
+    errors: list[SourceError] = []
+    for release in releases:
+        shown = display_path(release.source, config.root)
+        errors += [_clash_error(release, shown, i, earlier) for i, earlier in _clashes(release).items()]
+        for index, photo in enumerate(release.photos):
+            if memo is None:
+                errors += check_photo(photo, shown, index)
+                continue
+            key = (f"{shown}:{photo.line}:{index}:{photo.path}", file_stamp(photo.path))
+            if key not in memo:
+                memo[key] = check_photo(photo, shown, index)
+            errors += memo[key]
+    return errors
 
 
 def _orientation(image: ImageFile.ImageFile) -> int:
@@ -200,7 +230,7 @@ def print_spec(variants: Sequence[VariantSpec]) -> VariantSpec:
 
 def photo_warnings(photo: Photo, config: Config, shown_source: str, index: int | None = None) -> list[SourceError]:
     """Return warnings: a source too small for print, a placeholder-like credit, caption or alt text."""
-    out = text_warnings(photo, shown_source, index)
+    out = text_warnings(photo, shown_source, index) + iim_warnings(photo, config, shown_source, index)
     try:
         with _opened(photo.path) as image:
             w, h = _upright(image.size, _orientation(image))
@@ -234,10 +264,11 @@ def _clash_error(release: Release, shown: str, index: int, earlier: int) -> Sour
 def check_release_photos(release: Release, config: Config) -> list[SourceError]:
     """Return every error and warning of the photos of `release`, as `pressekit check` shows them."""
     shown = display_path(release.source, config.root)
-    out = [_clash_error(release, shown, i, earlier) for i, earlier in _clashes(release).items()]
+    out = validate_photos([release], config)
+    failed = {e.line for e in out}  # a photo with an error gets no warnings: it has to be replaced anyway
     for i, photo in enumerate(release.photos):
-        errors = check_photo(photo, shown, i)
-        out += errors or photo_warnings(photo, config, shown, i)
+        if photo.line not in failed:
+            out += photo_warnings(photo, config, shown, i)
     return out
 
 
@@ -338,6 +369,7 @@ def decode_largest(path: Path, width: int) -> tuple[Image.Image, tuple[int, int]
         if image.format in _JPEG:  # decode at the smallest DCT scale that still gives `width`
             orientation = _orientation(image)
             image.draft(None, _upright(_fit(_upright(stored, orientation), width), orientation))
+        _check_memory(image)
         image.load()
         orientation = _orientation(image)  # after loading: a PNG's eXIf chunk may follow its pixels
         icc = image.info.get("icc_profile")
@@ -463,21 +495,22 @@ def render_variants(path: Path, specs: Sequence[VariantSpec], meta: PhotoMeta) -
 
 @dataclass(frozen=True)
 class _Job:
-    """One photo's work for a worker process: decode once, write `todo` variants into the cache."""
+    """One photo's work for a worker process: decode once, write `todo` variants (spec, key) into the cache."""
 
     path: Path
     meta: PhotoMeta
-    todo: tuple[tuple[VariantSpec, Path], ...]
+    root: Path
+    todo: tuple[tuple[VariantSpec, str], ...]
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """One photo of one release: where its variants live in the cache, and the work still to do."""
+    """One photo of one release: its checked variants already in the cache, and the work still to do."""
 
     release: Release
     index: int
     shown: str
-    cached: tuple[tuple[VariantSpec, Path], ...]   # every variant in config order
+    found: dict[str, Path]   # variant name -> cached file whose bytes match its name
     job: _Job | None
 
     @property
@@ -485,39 +518,44 @@ class _Plan:
         return self.release.photos[self.index]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+def _entry_path(root: Path, key: str, data: bytes, ext: str) -> Path:
+    """Return where cached bytes of `key` live: `<key[:2]>/<key>.<digest of the bytes>.<ext>`."""
+    return root / key[:2] / f"{key}.{named_digest(data)}.{ext}"
 
 
-def run_job(job: _Job) -> PhotoProblem | None:
-    """Make a job's variants into the cache; return the problem instead when the source is unusable."""
-    targets = {spec.name: path for spec, path in job.todo}
+def _store_entry(root: Path, key: str, data: bytes, ext: str) -> Path:
+    """Write `data` into the cache under `key` (its digest in the name), atomically; return the path."""
+    path = _entry_path(root, key, data, ext)
+    write_atomic(path, data)
+    return path
+
+
+def run_job(job: _Job) -> PhotoProblem | dict[str, Path]:
+    """Make a job's variants into the cache and return their paths; the problem instead when the source is unusable."""
+    keys = dict((spec.name, key) for spec, key in job.todo)
+    made: dict[str, Path] = {}
     try:
         for spec, data in render_variants(job.path, [spec for spec, _ in job.todo], job.meta):
-            _write_atomic(targets[spec.name], data)
+            made[spec.name] = _store_entry(job.root, keys[spec.name], data, "jpg")
     except PhotoProblem as problem:
         return problem
-    return None
+    return made
 
 
-class _SourceHashes:
-    """Content hashes of sources, remembered by (size, mtime, ctime, inode) in cache/photos/index.json."""
+class _Hashes:
+    """sha256 of files (sources and cache entries), remembered by (size, mtime, ctime, inode) in cache/photos/index.json."""
 
     def __init__(self, root: Path):
         self.file = root / "index.json"
         try:
-            known = json.loads(self.file.read_text("utf-8"))
-        except (OSError, ValueError):
+            known = json.loads(read_sealed(self.file) or b"{}")
+        except ValueError:
             known = {}
         self.known: dict[str, list[object]] = known if isinstance(known, dict) else {}
         self.changed = False
 
     def digest(self, path: Path) -> str:
-        """Return the sha256 of `path`, hashing the file only when its stat changed."""
+        """Return the sha256 of `path`, hashing the file only when its stat changed (OSError when unreadable)."""
         st = path.stat()
         stamp: list[object] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         entry = self.known.get(str(path))
@@ -531,11 +569,41 @@ class _SourceHashes:
         self.changed = True
         return digest.hexdigest()
 
+    def intact(self, path: Path) -> bool:
+        """Return True when the bytes of the cache entry at `path` still have the digest its name carries."""
+        try:
+            return self.digest(path)[:32] == path.name.split(".")[1]
+        except (OSError, IndexError):
+            return False
+
     def save(self) -> None:
-        """Write the index back when it changed, dropping sources that are gone."""
+        """Write the index back (sealed) when it changed, dropping files that are gone."""
         if self.changed:
             alive = {k: v for k, v in sorted(self.known.items()) if Path(k).exists()}
-            _write_atomic(self.file, json.dumps(alive, indent=0).encode("utf-8"))
+            write_sealed(self.file, json.dumps(alive, indent=0).encode("utf-8"))
+
+
+class _Entries:
+    """The cached files of one kind (variants, ZIPs): found by key, and only when their bytes are intact."""
+
+    def __init__(self, root: Path, hashes: _Hashes):
+        self.root, self.hashes = root, hashes
+        self.listed: dict[Path, dict[str, list[Path]]] = {}
+
+    def find(self, key: str) -> Path | None:
+        """Return the intact entry of `key`; damaged ones are deleted, to be made again."""
+        folder = self.root / key[:2]
+        if folder not in self.listed:
+            self.listed[folder] = {}
+            if folder.is_dir():
+                for path in sorted(folder.iterdir()):
+                    if not path.name.startswith("."):  # temporary files of an interrupted write
+                        self.listed[folder].setdefault(path.name.split(".")[0], []).append(path)
+        for path in self.listed[folder].get(key, []):
+            if self.hashes.intact(path):
+                return path
+            path.unlink(missing_ok=True)
+        return None
 
 
 def _key(*parts: object) -> str:
@@ -544,22 +612,27 @@ def _key(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _plan_photo(release: Release, index: int, shown: str, config: Config, root: Path, hashes: _SourceHashes) -> _Plan:
-    """Return the plan of one photo: its cache files, and a job for those not yet made."""
+def _plan_photo(release: Release, index: int, shown: str, config: Config, entries: _Entries) -> _Plan:
+    """Return the plan of one photo: its intact cached variants, and a job for the others."""
     photo = release.photos[index]
     meta = photo_meta(photo, config)
-    source = hashes.digest(photo.path)
-    cached = []
+    source = entries.hashes.digest(photo.path)
+    found: dict[str, Path] = {}
+    todo: list[tuple[VariantSpec, str]] = []
     for spec in config.variants:
         key = _key(source, astuple(spec), astuple(meta))
-        cached.append((spec, root / key[:2] / f"{key}.jpg"))
-    todo = tuple((spec, path) for spec, path in cached if not path.exists())
-    return _Plan(release, index, shown, tuple(cached), _Job(photo.path, meta, todo) if todo else None)
+        path = entries.find(key)
+        if path is None:
+            todo.append((spec, key))
+        else:
+            found[spec.name] = path
+    job = _Job(photo.path, meta, entries.root, tuple(todo)) if todo else None
+    return _Plan(release, index, shown, found, job)
 
 
-def _plan(releases: Sequence[Release], config: Config, root: Path) -> tuple[list[_Plan], list[SourceError]]:
+def _plan(releases: Sequence[Release], config: Config, root: Path, hashes: _Hashes) -> tuple[list[_Plan], list[SourceError]]:
     """Return a plan per photo of `releases`, and the errors of photos that cannot be planned."""
-    hashes = _SourceHashes(root)
+    entries = _Entries(root, hashes)
     plans, errors = [], []
     for release in releases:
         shown = display_path(release.source, config.root)
@@ -568,12 +641,11 @@ def _plan(releases: Sequence[Release], config: Config, root: Path) -> tuple[list
         for i, photo in enumerate(release.photos):
             try:
                 if i not in clashes:
-                    plans.append(_plan_photo(release, i, shown, config, root, hashes))
+                    plans.append(_plan_photo(release, i, shown, config, entries))
             except OSError as exc:
                 missing = isinstance(exc, FileNotFoundError)
                 problem = PhotoProblem("does not exist" if missing else f"cannot be read: {exc.strerror}")
                 errors.append(_photo_error(shown, photo, i, problem))
-    hashes.save()
     return plans, errors
 
 
@@ -595,22 +667,25 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _run(jobs: list[_Job], workers: int, tick: Callable[[], None]) -> list[PhotoProblem | None]:
-    """Run `jobs` (in a process pool when worth it), calling `tick` after each; return their problems in order."""
-    problems: list[PhotoProblem | None] = [None] * len(jobs)
+Outcome = PhotoProblem | dict[str, Path]  # what a job gives: the source's problem, or variant name -> cached file
+
+
+def _run(jobs: list[_Job], workers: int, tick: Callable[[], None]) -> list[Outcome]:
+    """Run `jobs` (in a process pool when worth it), calling `tick` after each; return their outcomes in order."""
+    outcomes: list[Outcome] = [{}] * len(jobs)
     if workers <= 1 or len(jobs) <= 1:
         for n, job in enumerate(jobs):
-            problems[n] = run_job(job)
+            outcomes[n] = run_job(job)
             tick()
-        return problems
+        return outcomes
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_pool_context()) as pool:
         # Longest first: a portrait decoded at full size must not be the last one left running.
         order = sorted(range(len(jobs)), key=lambda n: -_cost(jobs[n]))
-        futures: dict[Future[PhotoProblem | None], int] = {pool.submit(run_job, jobs[n]): n for n in order}
+        futures: dict[Future[Outcome], int] = {pool.submit(run_job, jobs[n]): n for n in order}
         for future in as_completed(futures):
-            problems[futures[future]] = future.result()
+            outcomes[futures[future]] = future.result()
             tick()
-    return problems
+    return outcomes
 
 
 # --- the result --------------------------------------------------------------------------------------
@@ -638,41 +713,47 @@ def _variant(release: Release, photo: Photo, spec: VariantSpec, path: Path) -> V
     return Variant(spec.name, variant_relpath(release, photo, spec), width, height, path.stat().st_size)
 
 
-def _zip_file(release: Release, config: Config, root: Path, plans: Sequence[_Plan]) -> OutputFile:
-    """Return fotos.zip of a release (cached by its contents) as an OutputFile."""
+Done = tuple[_Plan, dict[str, Path]]  # a plan whose variants all exist: variant name -> cached file
+
+
+def _zip_file(release: Release, config: Config, zips: _Entries, done: Sequence[Done]) -> OutputFile:
+    """Return fotos.zip of a release (cached by its contents, checked like a variant) as an OutputFile."""
     spec = print_spec(config.variants)
-    members = [(f"{p.photo.stem}-{spec.name}.jpg", p.photo, dict((s.name, path) for s, path in p.cached)[spec.name])
-               for p in plans]
+    members = [(f"{plan.photo.stem}-{spec.name}.jpg", plan.photo, paths[spec.name]) for plan, paths in done]
     text = credits_text(release, config, [(name, photo) for name, photo, _ in members])
-    key = _key(text, [(name, path.name) for name, _, path in members])
-    target = root / "zip" / key[:2] / f"{key}.zip"
-    if not target.exists():
-        _write_atomic(target, build_zip(text, [(name, path) for name, _, path in members]))
+    key = _key(text, [(name, path.name) for name, _, path in members])  # member files are named by their digest
+    target = zips.find(key)
+    if target is None:
+        target = _store_entry(zips.root, key, build_zip(text, [(name, path) for name, _, path in members]), "zip")
     return OutputFile(f"{release.id}/fotos.zip", source=target)
 
 
-def _collect(plans: Sequence[_Plan], config: Config, root: Path,
+def _collect(done: Sequence[Done], config: Config, zips: _Entries,
              ) -> tuple[dict[tuple[str, str], tuple[Variant, ...]], list[OutputFile]]:
     """Return the variants and files of the (successful) plans, and the ZIP of each release they complete."""
     variants: dict[tuple[str, str], tuple[Variant, ...]] = {}
     files: list[OutputFile] = []
-    groups: dict[str, list[_Plan]] = {}
-    for plan in plans:
-        found = tuple(_variant(plan.release, plan.photo, spec, path) for spec, path in plan.cached)
+    groups: dict[str, list[Done]] = {}
+    for plan, paths in done:
+        found = tuple(_variant(plan.release, plan.photo, spec, paths[spec.name]) for spec in config.variants)
         variants[(plan.release.id, plan.photo.file)] = found
-        files += [OutputFile(v.relpath, source=path) for v, (_, path) in zip(found, plan.cached)]
-        groups.setdefault(plan.release.id, []).append(plan)
+        files += [OutputFile(v.relpath, source=paths[spec.name]) for v, spec in zip(found, config.variants)]
+        groups.setdefault(plan.release.id, []).append((plan, paths))
     for group in groups.values():
-        if len(group) == len(group[0].release.photos):
-            files.append(_zip_file(group[0].release, config, root, group))
+        if len(group) == len(group[0][0].release.photos):
+            files.append(_zip_file(group[0][0].release, config, zips, group))
     return variants, files
 
 
 def make_variants(releases: Sequence[Release], config: Config, cache_dir: Path, jobs: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> PhotoResult:
-    """Return every variant of every photo of `releases` (made or from the cache), the ZIPs, and all errors."""
+    """Return every variant of every photo of `releases` (made or from the cache), the ZIPs, and all errors.
+
+    A cached variant or ZIP whose bytes no longer match the digest in its name is made again.
+    """
     root = cache_dir / "photos"
-    plans, errors = _plan(releases, config, root)
+    hashes = _Hashes(root)
+    plans, errors = _plan(releases, config, root, hashes)
     todo = [plan.job for plan in plans if plan.job is not None]
     done = len(plans) - len(todo)
 
@@ -684,11 +765,13 @@ def make_variants(releases: Sequence[Release], config: Config, cache_dir: Path, 
 
     if progress:
         progress(done, len(plans))
-    outcomes = iter(_run(todo, jobs or os.cpu_count() or 1, tick))
-    problems = [next(outcomes) if plan.job else None for plan in plans]
-    errors += [_photo_error(plan.shown, plan.photo, plan.index, problem)
-               for plan, problem in zip(plans, problems) if problem]
-    variants, files = _collect([plan for plan, problem in zip(plans, problems) if not problem], config, root)
-    made = sum(len(plan.job.todo) for plan, problem in zip(plans, problems) if plan.job and not problem)
-    reused = sum(len(plan.cached) - (len(plan.job.todo) if plan.job else 0) for plan in plans)
+    results = iter(_run(todo, jobs or os.cpu_count() or 1, tick))
+    outcomes: list[Outcome] = [next(results) if plan.job else {} for plan in plans]
+    errors += [_photo_error(plan.shown, plan.photo, plan.index, outcome)
+               for plan, outcome in zip(plans, outcomes) if isinstance(outcome, PhotoProblem)]
+    finished = [(plan, plan.found | outcome) for plan, outcome in zip(plans, outcomes) if isinstance(outcome, dict)]
+    variants, files = _collect(finished, config, _Entries(root / "zip", hashes))
+    hashes.save()
+    made = sum(len(plan.job.todo) for plan, outcome in zip(plans, outcomes) if plan.job and isinstance(outcome, dict))
+    reused = sum(len(plan.found) for plan in plans)
     return PhotoResult(variants, files, errors, made, reused)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import mail
-from .cache import digest
+from .cache import digest, read_sealed, write_sealed
 from .config import Config
 from .feeds import feed_links
 from .markup import render_html, summary_of
@@ -67,7 +66,7 @@ class Staging:
 
 
 class BodyCache:
-    """Rendered body HTML by the digest of its Markdown, shared by workers and the feeds."""
+    """Rendered body HTML by the digest of its Markdown, sealed with its own digest, shared by workers and the feeds."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -83,16 +82,12 @@ class BodyCache:
     def html(self, release: Release, keep: bool = True) -> str:
         """The body HTML, from the cache or rendered; kept in the cache when `keep` (the feeds will need it)."""
         path = self.folder / f"{digest(release.body)}.html"
-        try:
-            return path.read_text("utf-8")
-        except OSError:
-            pass
+        cached = read_sealed(path)  # checked: a truncated or garbled entry is rendered again, never published
+        if cached is not None:
+            return cached.decode("utf-8")
         html = render_html(release.body)
         if keep:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temp = path.with_name(f".{path.name}.{os.getpid()}")
-            temp.write_text(html, "utf-8")
-            os.replace(temp, path)
+            write_sealed(path, html.encode("utf-8"))
         return html
 
 
