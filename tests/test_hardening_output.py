@@ -284,13 +284,13 @@ def fail_render(relpath: str, error: OSError) -> Callable[[pytest.MonkeyPatch], 
 
 def fail_copy(monkeypatch: pytest.MonkeyPatch) -> str:
     """Copying an attachment fails: the disk filled up partway."""
-    real = output_module._link_or_copy
+    real = output_module._copy
 
     def copy(source: Path, target: Path) -> None:
         if source.name == "plan.pdf":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
         real(source, target)
-    monkeypatch.setattr(output_module, "_link_or_copy", copy)
+    monkeypatch.setattr(output_module, "_copy", copy)
     return "output/2025-03-05-anlage/plan.pdf"
 
 
