@@ -215,6 +215,8 @@ EDITORIAL_REPORT = f"""\
   hint: shorten the title and move details to the subtitle
 {ED}:4: warning: summary: 335 characters; feeds and lists show about 300
   hint: shorten the summary to two sentences
+{ED}:6: warning: photos[0].credit: longer than the 32 bytes IPTC-IIM allows; it will be cut in IIM metadata
+  hint: By-line and Credit: at most 32 bytes; this text has 35
 {ED}:6: warning: photos[0].alt: the alt text repeats the caption
   hint: describe what the picture shows for people who cannot see it; the caption is read out anyway
 {ED}:11: warning: the link '../2026-12-24-bescherung/' points to the release '2026-12-24-bescherung', which is not published before 24.12.2026, 10:00 Uhr
@@ -231,7 +233,7 @@ releases/2026-11-20-leer/index.md:4: warning: embargo: 24.11.2026, 09:00 Uhr has
 releases/2026-11-20-leer/index.md:6: warning: the body is empty
   hint: write the text of the release below the front matter
 
-4 releases checked: 0 errors, 9 warnings.
+4 releases checked: 0 errors, 10 warnings.
 """
 
 
