@@ -168,3 +168,25 @@ def read_ledger(root: Path) -> Ledger | None:
     except sqlite3.Error as exc:
         raise PressekitError(f"{path}: cannot read the ledger: {exc}") from exc
     return Ledger(db, path)
+
+
+def forget_in_ledger(root: Path, address: str, replacement: str) -> int:
+    """Replace an erased person's address by its keyed hash in every row (Art. 17 DSGVO); return how many.
+
+    The rows stay, so the ledger still knows what was sent; the old text is overwritten on disk
+    (secure_delete) and the WAL emptied.
+    """
+    path = ledger_path(root)
+    if not path.exists():
+        return 0
+    ledger = open_ledger(root)
+    try:
+        ledger.db.execute("PRAGMA secure_delete = ON")
+        with ledger._commit():
+            cursor = ledger.db.execute(
+                "UPDATE deliveries SET recipient = ?, address = ?, name = '', reply = replace(reply, address, ?) "
+                "WHERE recipient = ?", (replacement, replacement, replacement, address.casefold()))
+        ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return cursor.rowcount
+    finally:
+        ledger.close()
