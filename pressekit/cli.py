@@ -231,8 +231,9 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
 
 @main.command()
 @click.argument("release_id", metavar="ID")
-@click.option("--to", "to", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The editors' list: CSV with the columns email, name and optional tags.")
+@click.option("--to", "to", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The editors' list: CSV with the columns email, name and optional tags "
+                   "(default: the confirmed subscribers).")
 @site_option
 @now_option
 @click.option("--dry-run", is_flag=True, help="Write the messages to .pressekit/outbox/ID/ instead of sending.")
@@ -241,16 +242,17 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
 @click.option("--retry-unknown", is_flag=True, help="Send again where the ledger says unknown (same Message-ID).")
 @click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="N",
               help="Messages a minute (default: [send] rate); 0: no limit.")
-def send(release_id: str, to: Path, site: Path, now: str | None, dry_run: bool, embargo: bool, resend: bool,
+def send(release_id: str, to: Path | None, site: Path, now: str | None, dry_run: bool, embargo: bool, resend: bool,
          retry_unknown: bool, rate: float | None) -> None:
-    """Send release ID to the editors' list, one message each; exit 0 all sent, 75 deferred, 1 failed."""
+    """Send release ID to the subscribers (or --to list), one message each; exit 0 all sent, 75 deferred, 1 failed."""
     from .progress import progress_display
     from .send import SendDeferred, SendOptions, format_summary, send_release
 
     options = SendOptions(dry_run, embargo, resend, retry_unknown, rate)
     try:
         with progress_display() as progress:
-            report = send_release(site, release_id, to, str(to), parse_now(now), options, progress=progress)
+            shown = str(to) if to else "the subscribers"
+            report = send_release(site, release_id, to, shown, parse_now(now), options, progress=progress)
     except BuildFailed as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
@@ -262,7 +264,7 @@ def send(release_id: str, to: Path, site: Path, now: str | None, dry_run: bool, 
         sys.exit(75)
     for warning in report.warnings:
         click.echo(str(warning), err=True)
-    for line in format_summary(report, str(to)):
+    for line in format_summary(report, str(to) if to else "the subscribers"):
         click.echo(line)
     sys.exit(0 if dry_run else report.exit_code)
 
@@ -282,6 +284,26 @@ def status(release_id: str, site: Path) -> None:
     finally:
         if ledger:
             ledger.close()
+
+
+@main.command()
+@site_option
+@now_option
+def publish(site: Path, now: str | None) -> None:
+    """Build, then send each newly public release to the subscribers, exactly once (for cron/systemd)."""
+    from .send import format_summary
+    from .subscriptions.publish import publish as run_publish
+
+    report = run_publish(site, parse_now(now))
+    for release_id, decision in sorted(report.decided.items()):
+        if decision != "send":
+            click.echo(f"{release_id}: not sent automatically ({decision}).")
+    for sent in report.sends:
+        for line in format_summary(sent, "the subscribers"):
+            click.echo(line)
+    if not report.sends:
+        click.echo("Built; nothing new to send.")
+    sys.exit(report.exit_code)
 
 
 @main.command()

@@ -124,6 +124,12 @@ class Ledger:
         if cursor.rowcount != 1:
             raise PressekitError(f"the ledger has no row for {recipient} in round {round} of {release}")
 
+    def withdraw(self, release: str, round: int, recipient: str) -> None:
+        """Drop a row not yet sent: the recipient left the list while the run went on."""
+        with self._commit():
+            self.db.execute("DELETE FROM deliveries WHERE release = ? AND round = ? AND recipient = ? "
+                            "AND state IN ('pending', 'deferred')", (release, round, recipient))
+
     def counts(self, release: str, round: int | None = None) -> Counter[str]:
         """Return how many rows of the round are in each state."""
         return Counter(d.state for d in self.deliveries(release, round).values())

@@ -81,9 +81,9 @@ def cron_lines(timeline: Timeline, config: Config, site: Path) -> str:
     """crontab lines (in the site's time zone) that build the site when each release goes live."""
     tz_name = config.site.timezone
     # '%' ends the command in a crontab line unless escaped
-    command = f"cd {shlex.quote(str(site))} && pressekit build".replace("%", "\\%")
+    command = f"cd {shlex.quote(str(site))} && pressekit publish".replace("%", "\\%")
     out = [
-        f"# pressekit: build {config.site.title} when scheduled releases go live.",
+        f"# pressekit: publish {config.site.title} when scheduled releases go live.",
         "# cron has no year: each line runs yearly; run `pressekit timeline --cron` again after changes.",
         "# If cron does not find pressekit, write its full path (see `command -v pressekit`).",
         f"CRON_TZ={tz_name}",
@@ -101,12 +101,12 @@ def systemd_timer(timeline: Timeline, config: Config, site: Path) -> str:
     """A systemd .timer unit with one OnCalendar= per lift time, and the .service it starts (as comments)."""
     tz_name = config.site.timezone
     out = [
-        "# pressekit-build.timer: build the site when scheduled releases go live.",
+        "# pressekit-build.timer: publish (build and mail) when scheduled releases go live.",
         "# Save as ~/.config/systemd/user/pressekit-build.timer, next to pressekit-build.service:",
         "#   [Service]",
         "#   Type=oneshot",
         f"#   WorkingDirectory={site}",
-        "#   ExecStart=pressekit build",
+        "#   ExecStart=pressekit publish",
         "# then: systemctl --user daemon-reload && systemctl --user enable --now pressekit-build.timer",
         "[Unit]",
         f"Description=pressekit: build {config.site.title} when releases go live",
