@@ -446,3 +446,22 @@ def test_forget_leaves_no_clear_text_under_dot_pressekit(service: Service) -> No
     code, _, err = run(service.root, "import", str(csv_file), "--confirmed-by", "alte Liste")
     assert code == 1
     assert f"{csv_file}:2: {ADDRESS} was erased on request (pressekit subscribers forget); it is not imported again" in err
+
+
+# --- the static site ----------------------------------------------------------------------------
+
+def test_newsroom_links_to_the_form_on_every_page_with_the_topic_preselected(tmp_path: Path) -> None:
+    root = write_subs_site(tmp_path / "site", 25)
+    result = CliRunner().invoke(main, ["build", "--site", str(root), "--now", "2026-11-25T12:00:00+01:00"])
+    assert result.exit_code == 0, result.output
+    out = root / "output"
+    form = "https://presse.beispielheim.example/abo/abonnieren"
+    for page in ("index.html", "2025-03-04-radweg/index.html", "archiv/index.html"):
+        assert f'<li><a href="{form}">Per E-Mail abonnieren</a></li>' in (out / page).read_text()
+    tag_page = (out / "themen" / "verkehr" / "index.html").read_text()
+    assert f'<a class="subscribe" href="{form}?thema=Verkehr">Thema „Verkehr“ per E-Mail</a>' in tag_page
+    plain = write_subs_site(tmp_path / "plain", 25)
+    (plain / "pressekit.toml").write_text((plain / "pressekit.toml").read_text().replace(
+        'url = "https://presse.beispielheim.example/abo/"\n', ""))
+    assert CliRunner().invoke(main, ["build", "--site", str(plain), "--now", "2026-11-25T12:00:00+01:00"]).exit_code == 0
+    assert "abonnieren" not in (plain / "output" / "index.html").read_text()
