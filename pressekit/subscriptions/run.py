@@ -18,7 +18,7 @@ RETRY_SECONDS = 60.0
 
 def run_service(root: Path, host: str, port: int, log: Callable[[str], None]) -> None:
     """Serve until interrupted; a confirmation mail the SMTP server did not take is tried every minute."""
-    from waitress import create_server
+    from waitress import create_server  # type: ignore[import-untyped]  # waitress ships no type hints
 
     site = load_service_site(root)
     app = create_app(root)
@@ -30,7 +30,7 @@ def run_service(root: Path, host: str, port: int, log: Callable[[str], None]) ->
     stop = threading.Event()
     retry = threading.Thread(target=_retry_owed, args=(root, stop, log), daemon=True)
     retry.start()
-    address = f"http://{host}:{server.effective_port}{site.prefix}/abonnieren"  # type: ignore[union-attr]
+    address = f"http://{host}:{server.effective_port}{site.prefix}/abonnieren"
     log(f"Abo-Dienst auf {address} (öffentlich: {site.url}abonnieren). Beenden mit Strg+C.")
     try:
         server.run()
