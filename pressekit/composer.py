@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .errors import BuildFailed, PressekitError, SourceError
@@ -17,6 +18,9 @@ from .model import Release, Variant
 from .progress import Report as Progress
 from .recipients import Recipient, normalize_address
 from .unsubscribe import unsubscribe_token
+
+if TYPE_CHECKING:
+    from .subscriptions.audience import Audience
 
 PHOTO_CACHE = ".pressekit/cache"   # the build's cache (build.CACHE_DIR): variants made there are reused
 
@@ -40,11 +44,12 @@ class Composer:
 
     def __init__(self, config: Config, release: Release, secret: bytes,
                  variants: Mapping[tuple[str, str], tuple[Variant, ...]] = {},
-                 variant_files: Mapping[str, Path] | None = None):
+                 variant_files: Mapping[str, Path] | None = None, audience: Audience | None = None):
         from . import mail
         from .markup import render_html
 
-        if not (config.send.unsubscribe_mailto or config.send.unsubscribe_url):
+        self.audience = audience  # subscribers: their own unsubscribe links and footer
+        if not (config.send.unsubscribe_mailto or config.send.unsubscribe_url or audience):
             raise PressekitError("pressekit.toml: [send] needs unsubscribe_mailto or unsubscribe_url: "
                                  "every message carries a List-Unsubscribe header")
         self.mail, self.config, self.release, self.secret = mail, config, release, secret
@@ -64,6 +69,9 @@ class Composer:
 
     def headers(self, recipient: Recipient) -> list[tuple[str, str]]:
         """List-Id, List-Unsubscribe (mailto, https with a per-recipient token) and List-Unsubscribe-Post."""
+        if self.audience:
+            return [("List-Id", f"<{self.list_id}>"),
+                    *self.audience.unsubscribe_links(recipient, self.config.send.unsubscribe_mailto)]
         links = []
         if self.config.send.unsubscribe_mailto:
             links.append(f"<{self.config.send.unsubscribe_mailto}>")
@@ -79,9 +87,17 @@ class Composer:
         """The complete message for one recipient; raises mail.HeaderError when a header would break."""
         # The name holds no quote or backslash (recipients.check_name), so quoting it is enough.
         to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
-        return self.mail.build_message(self.release, self.config, self.parts.text, self.parts.html, to=to,
+        text, html = self.parts.text, self.parts.html
+        if self.audience:
+            text, html = self.audience.personalize(recipient, text, html)
+        return self.mail.build_message(self.release, self.config, text, html, to=to,
                                        message_id=message_id, extra_headers=self.headers(recipient),
                                        attachments=self.attachments)
+
+
+    def still_wanted(self, recipient: Recipient) -> bool:
+        """False when a subscriber left after the run began: asked right before each message."""
+        return self.audience is None or self.audience.still_wanted(recipient)
 
 
 def _punycode_domain(domain: str) -> str:

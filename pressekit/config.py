@@ -95,6 +95,18 @@ class Send:
     unsubscribe_mailto: str = ""
     unsubscribe_url: str = ""
     list_id: str = ""
+    max_age_days: float = 2.0     # `publish` never sends a release older than this automatically
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """The subscription service (`pressekit service`); off while `url` is empty."""
+
+    url: str = ""                 # its public base URL, ending in '/'
+    confirm_hours: int = 48       # how long a confirmation link is valid
+    keep_ip_days: int = 30        # IP addresses in the audit trail are erased after this many days
+    mails_per_day: int = 3        # confirmation mails to one address within 24 hours
+    signups_per_hour: int = 10    # sign-up requests from one IP address within an hour
 
 
 @dataclass(frozen=True)
@@ -130,6 +142,7 @@ class Config:
     email: Email = Email()
     send: Send = Send()
     smtp: Smtp = Smtp()
+    subscriptions: Subscriptions = Subscriptions()
 
     def release_url(self, release_id: str) -> str:
         """The permanent absolute URL of a release page."""
@@ -269,7 +282,8 @@ def load_config(root: Path) -> tuple[Config | None, list[SourceError]]:
 
 def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) -> tuple[Config | None, list[SourceError]]:
     r = _Reader(shown, lines)
-    sections = {"site", "texts", "boilerplate", "contacts", "rights", "photos", "feeds", "email", "send", "smtp"}
+    sections = {"site", "texts", "boilerplate", "contacts", "rights", "photos", "feeds", "email", "send", "smtp",
+                "subscriptions"}
     for key in data:
         if key not in sections:
             close = difflib.get_close_matches(key, sorted(sections), n=1)
@@ -325,7 +339,7 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         r.error(("email", "layout"), f"[email] layout must be 'presse-service' or 'ots', not {email['layout']!r}")
     send = r.table(data.get("send", {}), ("send",), {
         "rate": (float, 60.0), "suppress": (str, ""), "unsubscribe_mailto": (str, ""),
-        "unsubscribe_url": (str, ""), "list_id": (str, "")})
+        "unsubscribe_url": (str, ""), "list_id": (str, ""), "max_age_days": (float, 2.0)})
     if send["unsubscribe_url"] and not send["unsubscribe_url"].startswith("https://"):
         r.error(("send", "unsubscribe_url"), "[send] unsubscribe_url must be an https:// URL")
     if send["unsubscribe_mailto"] and not send["unsubscribe_mailto"].startswith("mailto:"):
@@ -338,15 +352,31 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
     smtp = r.table(smtp_data, ("smtp",), {
         "host": (str, "localhost"), "port": (int, 25), "starttls": (bool, False), "tls": (bool, False),
         "username": (str, ""), "password_env": (str, "PRESSEKIT_SMTP_PASSWORD"), "timeout": (float, 30.0)})
+    subscriptions = _read_subscriptions(r, data.get("subscriptions", {}))
     if r.errors:
         return None, r.errors
     email["sender"] = email.pop("from")
     config = Config(
         root=root, site=Site(**site), texts=Texts(**texts), boilerplate=Boilerplate(**boiler),
         contacts=contacts, rights=rights, variants=variants, feeds=Feeds(**feeds), email=Email(**email),
-        send=Send(**send), smtp=Smtp(**smtp),
+        send=Send(**send), smtp=Smtp(**smtp), subscriptions=subscriptions,
     )
     return config, []
+
+
+def _read_subscriptions(r: _Reader, data: dict[str, Any]) -> Subscriptions:
+    defaults = Subscriptions()
+    values = r.table(data, ("subscriptions",), {name: (type(getattr(defaults, name)), getattr(defaults, name))
+                                                for name in defaults.__dataclass_fields__})
+    if values["url"] and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", values["url"]):
+        r.error(("subscriptions", "url"), f"[subscriptions] url must be an http(s) URL, not {values['url']!r}")
+    elif values["url"] and not values["url"].endswith("/"):
+        values["url"] += "/"
+    for name in ("confirm_hours", "keep_ip_days", "mails_per_day", "signups_per_hour"):
+        if values[name] < 1:
+            r.error(("subscriptions", name), f"[subscriptions] {name} must be at least 1")
+            values[name] = getattr(defaults, name)
+    return Subscriptions(**values)
 
 
 def _named_tables(r: _Reader, data: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:

@@ -139,6 +139,12 @@ class DeliveryLoop:
             return True
         if self.session.smtp is None and not self._reconnect():
             return False
+        if not self.composer.still_wanted(job.recipient):
+            self.ledger.withdraw(self.report.release, job.round, job.recipient.key)
+            self.report.left += 1
+            self.done += 1
+            self._progress()
+            return True
         try:
             message = self.composer.message(job.recipient, job.message_id)
         except PressekitError as exc:  # the header guard of mail.build_message

@@ -132,6 +132,12 @@ class Ledger:
         if cursor.rowcount != 1:
             raise PressekitError(f"the ledger has no row for {recipient} in round {round} of {release}")
 
+    def withdraw(self, release: str, round: int, recipient: str) -> None:
+        """Drop a row not yet sent: the recipient left the list while the run went on."""
+        with self._commit():
+            self.db.execute("DELETE FROM deliveries WHERE release = ? AND round = ? AND recipient = ? "
+                            "AND state IN ('pending', 'deferred')", (release, round, recipient))
+
     def counts(self, release: str, round: int | None = None) -> Counter[str]:
         """Return how many rows of the round are in each state."""
         return Counter(d.state for d in self.deliveries(release, round).values())
@@ -276,3 +282,25 @@ def _upgrade(db: sqlite3.Connection) -> None:
         with contextlib.suppress(sqlite3.Error):
             db.execute("ROLLBACK")
         raise PressekitError(f"{LEDGER_PATH}: cannot upgrade the ledger: {exc}") from exc
+
+
+def forget_in_ledger(root: Path, address: str, replacement: str) -> int:
+    """Replace an erased person's address by its keyed hash in every row (Art. 17 DSGVO); return how many.
+
+    The rows stay, so the ledger still knows what was sent; the old text is overwritten on disk
+    (secure_delete) and the WAL emptied.
+    """
+    path = ledger_path(root)
+    if not path.exists():
+        return 0
+    ledger = open_ledger(root)
+    try:
+        ledger.db.execute("PRAGMA secure_delete = ON")
+        with ledger._commit():
+            cursor = ledger.db.execute(
+                "UPDATE deliveries SET recipient = ?, address = ?, name = '', reply = replace(reply, address, ?) "
+                "WHERE recipient = ?", (replacement, replacement, replacement, address.casefold()))
+        ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return cursor.rowcount
+    finally:
+        ledger.close()

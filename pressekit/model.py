@@ -56,6 +56,7 @@ class Release:
     tags: tuple[str, ...] = ()
     contact: str | None = None  # key of [contacts.*]; None: the site's default contact
     draft: bool = False
+    send: bool = True          # False: `pressekit publish` never mails it to the subscribers
     photos: tuple[Photo, ...] = ()
     attachments: tuple[Attachment, ...] = ()
 

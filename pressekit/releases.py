@@ -36,7 +36,7 @@ RESERVED_PATHS = {
 RESERVED_IDS = frozenset(RESERVED_PATHS)
 
 FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "dateline", "tags", "contact",
-          "draft", "photos", "attachments")
+          "draft", "send", "photos", "attachments")
 PHOTO_FIELDS = ("file", "caption", "credit", "alt", "rights")
 ATTACHMENT_FIELDS = ("file", "title")
 
@@ -193,6 +193,7 @@ class _Validator:
         tags = self.tags(fields.get("tags"))
         contact = self.contact(fields.get("contact"))
         draft = self.boolean(fields, "draft")
+        send = self.boolean(fields, "send") if "send" in fields else True
         photos = self.photos(fields.get("photos"))
         attachments = self.attachments(fields.get("attachments"))
         self.check_body(body, body_line)
@@ -202,7 +203,7 @@ class _Validator:
         return Release(
             id=self.folder.name, source=self.folder / "index.md", title=title, date=day[0],
             date_has_time=day[1], body=body, body_line=body_line, embargo=embargo and embargo[0],
-            updated=updated and updated[0], tags=tags, contact=contact, draft=draft, photos=photos,
+            updated=updated and updated[0], tags=tags, contact=contact, draft=draft, send=send, photos=photos,
             attachments=attachments, **text,
         )
 

@@ -73,6 +73,7 @@ def release_template(title: str, day: date, config: Config) -> str:
         "# Optionale Felder",
         _field(f"# embargo: {embargo}", "Sperrfrist: vorher wird die Meldung nicht veröffentlicht"),
         _field(f"# updated: {embargo}", "Zeitpunkt einer Korrektur"),
+        _field("# send: false", "nicht automatisch an die E-Mail-Abonnenten senden (pressekit publish)"),
         _field("# subtitle: Unterzeile", "Unterzeile: auf der Seite und in den Feeds"),
         _field("# summary: Anreißer für Listen und Feeds", "höchstens 300 Zeichen; sonst gilt der erste Absatz"),
         _field(f"# dateline: {config.site.dateline or 'Ort'}", "Ortsmarke (E-Mail-Layout ots)"),

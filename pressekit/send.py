@@ -41,6 +41,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .config import RELEASES_DIR, Config, load_config
@@ -53,6 +54,9 @@ from .recipients import Recipient, Suppressions, load_recipients
 from .releases import find_bundles, load_release
 from .smtp import SmtpSession, smtp_password
 from .unsubscribe import unsubscribe_secret
+
+if TYPE_CHECKING:
+    from .subscriptions.audience import Audience
 
 EX_TEMPFAIL = 75
 OUTBOX = ".pressekit/outbox"
@@ -103,6 +107,7 @@ class SendReport:
     open: dict[str, Delivery] = field(default_factory=dict)   # deferred/failed/unknown rows at the end
     stopped: str = ""             # why the run stopped early (server unreachable)
     set_aside: str = ""           # where --new-ledger moved the damaged ledger
+    left: int = 0                 # subscribers who left while the run went on: not sent
 
     def count(self, state: str) -> int:
         return sum(1 for d in self.open.values() if d.state == state)
@@ -125,7 +130,7 @@ class SendDeferred(PressekitError):
 
 # --- the run ------------------------------------------------------------------------------------
 
-def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, now: datetime,
+def send_release(root: Path, release_id: str, list_path: Path | None, list_shown: str, now: datetime,
                  options: SendOptions = SendOptions(), *, clock: Clock | None = None,
                  retry: RetryPolicy = RetryPolicy(), progress: Progress | None = None,
                  environ: Mapping[str, str] | None = None) -> SendReport:
@@ -136,9 +141,26 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
     release = find_release(config, release_id)
     check_sendable(release, now, options.embargo, config.site.tz)
     rate = _rate(config, options)
-    recipients, report, suppressions = choose_recipients(config, release, list_path, list_shown)
-    secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
-    composer = Composer(config, release, secret, *release_photos(config, release, progress))
+    with contextlib.ExitStack() as stack:
+        audience = None
+        if list_path is None:  # the subscribers of the site
+            from .subscriptions.audience import open_audience
+
+            audience = open_audience(config, environ)
+            stack.callback(audience.close)
+            recipients, report, suppressions = choose_subscribers(config, release, audience)
+        else:
+            recipients, report, suppressions = choose_recipients(config, release, list_path, list_shown)
+        secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
+        composer = Composer(config, release, secret, *release_photos(config, release, progress), audience=audience)
+        return _deliver(config, release, recipients, report, composer, options, list_shown, rate, clock, retry,
+                        progress, environ, suppressions)
+
+
+def _deliver(config: Config, release: Release, recipients: list[Recipient], report: SendReport,
+             composer: Composer, options: SendOptions, list_shown: str, rate: float, clock: Clock,
+             retry: RetryPolicy, progress: Progress | None, environ: Mapping[str, str],
+             suppressions: Suppressions) -> SendReport:
     if options.dry_run:
         check_addressable(composer, recipients, list_shown)
         return _dry_run(config, release, recipients, composer, options, report)
@@ -206,8 +228,7 @@ def choose_recipients(config: Config, release: Release, list_path: Path,
     """Validate the list and the suppression file; return who gets this release, a report of the rest and
     the suppression list to consult again before each message."""
     recipients, problems = load_recipients(list_path, list_shown)
-    suppress_path = config.root / config.send.suppress if config.send.suppress else None
-    suppressions = Suppressions(suppress_path, display_path(suppress_path, config.root) if suppress_path else "")
+    suppressions = _suppressions(config)
     problems += suppressions.load()
     suppressed = suppressions.keys
     if any(not p.warning for p in problems):
@@ -223,6 +244,26 @@ def choose_recipients(config: Config, release: Release, list_path: Path,
             chosen.append(r)
     report.listed = len(chosen)
     return chosen, report, suppressions
+
+
+def choose_subscribers(config: Config, release: Release,
+                       audience: Audience) -> tuple[list[Recipient], SendReport, Suppressions]:
+    """The confirmed subscribers whose topics meet the release's tags, less the suppression list."""
+    chosen, other_topics = audience.recipients(release)
+    suppressions = _suppressions(config)
+    problems = suppressions.load()
+    if any(not p.warning for p in problems):
+        raise BuildFailed(problems)
+    report = SendReport(release.id, other_tags=other_topics, warnings=problems)
+    recipients = [r for r in chosen if r.key not in suppressions.keys]
+    report.suppressed = len(chosen) - len(recipients)
+    report.listed = len(recipients)
+    return recipients, report, suppressions
+
+
+def _suppressions(config: Config) -> Suppressions:
+    path = config.root / config.send.suppress if config.send.suppress else None
+    return Suppressions(path, display_path(path, config.root) if path else "")
 
 
 def _dry_run(config: Config, release: Release, recipients: list[Recipient], composer: Composer,
@@ -321,6 +362,8 @@ def format_summary(report: SendReport, list_shown: str) -> list[str]:
                  f"sent {report.sent}, skipped {report.skipped}{detail}, "
                  f"deferred {report.count('deferred')}, failed {report.count('failed')}, "
                  f"unknown {report.count('unknown')}.")
+    if report.left:
+        lines.append(f"{report.left} subscriber{'s' if report.left != 1 else ''} left during the run: not sent.")
     lines += [f"  {d.state:8} {d.address}  {d.reply}" for d in report.open.values() if d.state != "pending"]
     if report.stopped:
         lines.append(f"Stopped early: {report.stopped}.")

@@ -51,6 +51,7 @@ def make_environment(config: Config) -> Environment:
     env.globals["site"] = config.site
     env.globals["texts"] = config.texts
     env.globals["boilerplate"] = config.boilerplate
+    env.globals["subscriptions"] = config.subscriptions
     return env
 
 

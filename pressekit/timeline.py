@@ -98,9 +98,9 @@ def cron_lines(timeline: Timeline, config: Config, site: Path) -> str:
     """crontab lines (in the site's time zone) that build the site when each release goes live."""
     tz_name = one_line(config.site.timezone)
     # '%' ends the command in a crontab line unless escaped
-    command = f"cd {shlex.quote(_site_path(site))} && pressekit build".replace("%", "\\%")
+    command = f"cd {shlex.quote(_site_path(site))} && pressekit publish".replace("%", "\\%")
     out = [
-        f"# pressekit: build {one_line(config.site.title)} when scheduled releases go live.",
+        f"# pressekit: publish {one_line(config.site.title)} when scheduled releases go live.",
         "# cron has no year: each line runs yearly; run `pressekit timeline --cron` again after changes.",
         "# If cron does not find pressekit, write its full path (see `command -v pressekit`).",
         f"CRON_TZ={tz_name}",
@@ -120,12 +120,12 @@ def systemd_timer(timeline: Timeline, config: Config, site: Path) -> str:
     # systemd expands '%' specifiers in unit files; '%%' is a literal '%'
     folder = _site_path(site).replace("%", "%%")
     out = [
-        "# pressekit-build.timer: build the site when scheduled releases go live.",
+        "# pressekit-build.timer: publish (build and mail) when scheduled releases go live.",
         "# Save as ~/.config/systemd/user/pressekit-build.timer, next to pressekit-build.service:",
         "#   [Service]",
         "#   Type=oneshot",
         f"#   WorkingDirectory={folder}",
-        "#   ExecStart=pressekit build",
+        "#   ExecStart=pressekit publish",
         "# then: systemctl --user daemon-reload && systemctl --user enable --now pressekit-build.timer",
         "[Unit]",
         f"Description=pressekit: build {one_line(config.site.title).replace('%', '%%')} when releases go live",

@@ -412,9 +412,9 @@ def test_timeline_cron(tmp_path: Path) -> None:
     site = root.resolve()
     assert lines == [
         "CRON_TZ=Europe/Berlin",
-        f"0 7 1 12 * cd {site} && pressekit build",
-        f"0 10 24 12 * cd {site} && pressekit build",
-        f"31 18 15 1 * cd {site} && pressekit build",  # 18:30:45 rounds up: a build before the lift is too early
+        f"0 7 1 12 * cd {site} && pressekit publish",
+        f"0 10 24 12 * cd {site} && pressekit publish",
+        f"31 18 15 1 * cd {site} && pressekit publish",  # 18:30:45 rounds up: a build before the lift is too early
     ]
     assert "# Do 24.12.2026, 10:00 Uhr: 2026-12-24-bescherung, 2026-12-24-zweite" in out.splitlines()
 
@@ -429,6 +429,7 @@ def test_timeline_systemd(tmp_path: Path) -> None:
         "OnCalendar=2027-01-15 18:30:45 Europe/Berlin",
     ]
     assert "[Timer]" in out and "Persistent=true" in out and "WantedBy=timers.target" in out
+    assert "#   ExecStart=pressekit publish" in out.splitlines()
 
 
 def test_timeline_when_nothing_is_planned(tmp_path: Path) -> None:
