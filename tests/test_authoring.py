@@ -255,7 +255,7 @@ def test_check_json(editorial_site: Path) -> None:
     code, out, _ = run("check", "--format", "json", "--site", str(editorial_site), "--now", NOW)
     assert code == 0
     problems = json.loads(out)
-    assert len(problems) == 9
+    assert len(problems) == 10
     assert problems[0] == {"path": ED, "line": 2, "severity": "warning",
                            "message": "title: 135 characters; subject lines and headlines are cut after about 120",
                            "hint": "shorten the title and move details to the subtitle"}
@@ -272,7 +272,7 @@ def test_check_reports_errors_and_warnings_of_every_file_in_one_run(editorial_si
     assert ("releases/2026-11-22-kaputt/index.md", 5, "error", "photos[0].credit: is missing") in found
     assert ("releases/2026-11-22-kaputt/index.md", 5, "error",
             "photos[0].file: 'fehlt.jpg' does not exist in 2026-11-22-kaputt/") in found
-    assert sum(1 for p in found if p[0] == ED) == 7  # the valid files still get their warnings
+    assert sum(1 for p in found if p[0] == ED) == 8  # the valid files still get their warnings
     assert sum(1 for p in found if p[0] == "releases/2026-11-20-leer/index.md") == 2
     code, out, _ = run("check", "--site", str(editorial_site), "--now", NOW)
     assert code == 1
