@@ -86,6 +86,7 @@ class Email:
     layout: str = "presse-service"  # or "ots"
     attach_photos: bool = False
     attach_limit_mb: float = 10.0
+    links: bool = True              # Unterzeile, contact e-mail and a link block for editors (False: press-service layout)
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         feeds["items"] = 50
     email = r.table(data.get("email", {}), ("email",), {
         "from": (str, ""), "layout": (str, "presse-service"), "attach_photos": (bool, False),
-        "attach_limit_mb": (float, 10.0)})
+        "attach_limit_mb": (float, 10.0), "links": (bool, True)})
     if email["layout"] not in ("presse-service", "ots"):
         r.error(("email", "layout"), f"[email] layout must be 'presse-service' or 'ots', not {email['layout']!r}")
     if "\n" in email["from"] or "\r" in email["from"]:
