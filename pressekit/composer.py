@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 
+from .addresses import ascii_domain
 from .config import Config
 from .errors import BuildFailed, PressekitError, SourceError
 from .model import Release, Variant
@@ -18,7 +20,9 @@ from .progress import Report as Progress
 from .recipients import Recipient, normalize_address
 from .unsubscribe import unsubscribe_token
 
-PHOTO_CACHE = ".pressekit/cache"   # the build's cache (build.CACHE_DIR): variants made there are reused
+PHOTO_CACHE = ".pressekit/cache"
+# Out-of-office replies and auto-responders (RFC 3834, Exchange) stay quiet for these.
+AUTOMATIC = (("Auto-Submitted", "auto-generated"), ("Precedence", "bulk"), ("X-Auto-Response-Suppress", "All"))   # the build's cache (build.CACHE_DIR): variants made there are reused
 
 
 def release_photos(config: Config, release: Release,
@@ -63,7 +67,8 @@ class Composer:
         return f"<{self.release.id}.{digest}{suffix}@{self.domain}>"
 
     def headers(self, recipient: Recipient) -> list[tuple[str, str]]:
-        """List-Id, List-Unsubscribe (mailto, https with a per-recipient token) and List-Unsubscribe-Post."""
+        """List-Id, List-Unsubscribe (mailto, https with a per-recipient token), List-Unsubscribe-Post and
+        the headers that mark the message as automatic."""
         links = []
         if self.config.send.unsubscribe_mailto:
             links.append(f"<{self.config.send.unsubscribe_mailto}>")
@@ -73,21 +78,22 @@ class Composer:
         headers = [("List-Id", f"<{self.list_id}>"), ("List-Unsubscribe", ", ".join(links))]
         if self.config.send.unsubscribe_url:
             headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        return headers
+        return headers + list(AUTOMATIC)
 
-    def message(self, recipient: Recipient, message_id: str) -> bytes:
-        """The complete message for one recipient; raises mail.HeaderError when a header would break."""
+    def message(self, recipient: Recipient, message_id: str, date: datetime) -> bytes:
+        """The complete message for one recipient, dated `date` (the hand-over to the server);
+        raises mail.HeaderError when a header would break."""
         # The name holds no quote or backslash (recipients.check_name), so quoting it is enough.
         to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
         return self.mail.build_message(self.release, self.config, self.parts.text, self.parts.html, to=to,
                                        message_id=message_id, extra_headers=self.headers(recipient),
-                                       attachments=self.attachments)
+                                       attachments=self.attachments, date=date)
 
 
 def _punycode_domain(domain: str) -> str:
     try:
-        return domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+        return ascii_domain(domain)
+    except ValueError:
         return domain
 
 
@@ -96,7 +102,7 @@ def check_addressable(composer: Composer, recipients: list[Recipient], list_show
     errors = []
     for r in (r for r in recipients if r.needs_smtputf8):
         try:
-            composer.message(r, composer.message_id(r, 1))
+            composer.message(r, composer.message_id(r, 1), composer.release.published)
         except PressekitError as exc:
             errors.append(SourceError(list_shown, r.line, f"email {r.address!r}: no message can be addressed to it: "
                                       f"{exc}", "ask the editor for an address that is ASCII before the '@'"))

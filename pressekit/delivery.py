@@ -130,12 +130,12 @@ class DeliveryLoop:
         """Send one job and record the outcome; False when the server cannot be reached any more."""
         if self.session.smtp is None and not self._reconnect():
             return False
-        try:
-            message = self.composer.message(job.recipient, job.message_id)
+        self.limiter.wait()
+        try:  # built now: its Date is the moment it is handed to the server
+            message = self.composer.message(job.recipient, job.message_id, self.clock.now())
         except PressekitError as exc:  # the header guard of mail.build_message
             self._record(job, Outcome("failed", f"message not built: {exc}", "build"), final=True)
             return True
-        self.limiter.wait()
         outcome = self.session.deliver(self.sender, job.recipient.address, message,
                                        lambda: self._mark(job, "sending", "", attempt=True))
         if outcome.state == "lost" and not job.reconnected:

@@ -139,7 +139,7 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
     composer = Composer(config, release, secret, *release_photos(config, release, progress))
     if options.dry_run:
         check_addressable(composer, recipients, list_shown)
-        return _dry_run(config, release, recipients, composer, options, report)
+        return _dry_run(config, release, recipients, composer, options, report, clock.now())
     password = smtp_password(config.smtp, environ)
     with _release_lock(config.root, release.id):
         ledger = open_ledger(config.root)
@@ -221,7 +221,7 @@ def choose_recipients(config: Config, release: Release, list_path: Path,
 
 
 def _dry_run(config: Config, release: Release, recipients: list[Recipient], composer: Composer,
-             options: SendOptions, report: SendReport) -> SendReport:
+             options: SendOptions, report: SendReport, when: datetime) -> SendReport:
     """Write what a real run would send to `.pressekit/outbox/<id>/`; the ledger is only read."""
     ledger = read_ledger(config.root)
     try:
@@ -237,7 +237,7 @@ def _dry_run(config: Config, release: Release, recipients: list[Recipient], comp
     for n, job in enumerate(jobs, 1):
         name = re.sub(r"[^A-Za-z0-9._@+-]", "_", job.recipient.address)
         path = folder / f"{n:0{width}d}-{name}.eml"
-        path.write_bytes(composer.message(job.recipient, job.message_id))
+        path.write_bytes(composer.message(job.recipient, job.message_id, when))
         report.outbox.append(path)
     return report
 
