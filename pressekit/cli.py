@@ -110,14 +110,50 @@ def check(site: Path, now: str | None, strict: bool, fmt: str) -> None:
     from .lint import check_site
 
     count, problems = check_site(site, parse_now(now))
+    signer, key_problems = _check_dkim(site)
+    problems = sorted(problems + key_problems, key=lambda e: (e.path, e.line, e.warning))
     errors = sum(1 for p in problems if not p.warning)
     if fmt == "json":
         click.echo(json.dumps([{"path": p.path, "line": p.line, "severity": "warning" if p.warning else "error",
                                 "message": p.message, "hint": p.hint} for p in problems], ensure_ascii=False, indent=2))
     else:
         _print_problems(problems, count)
+        if signer:
+            click.echo(f"DKIM: the key for {signer.record_name} is loaded; its DNS TXT record cannot be checked "
+                       "offline: compare it with the record dkim-keygen printed.")
     if errors or (strict and problems):
         sys.exit(1)
+
+
+def _check_dkim(site: Path) -> tuple[object, list[SourceError]]:
+    """Load the [dkim] key as `send` would (None without [dkim] or with a broken config)."""
+    from .config import load_config
+    from .dkim import load_signer
+
+    config, _ = load_config(site)
+    return load_signer(config, os.environ) if config else (None, [])
+
+
+@main.command("dkim-keygen")
+@click.option("--selector", required=True, help="The DKIM selector, e.g. presse2026.")
+@click.option("--domain", required=True, help="The signing domain, e.g. kreis-soest.de (that of [email] from).")
+@click.option("--key-file", "key_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the private key (mode 600); keep it outside the site.")
+def dkim_keygen(selector: str, domain: str, key_file: Path) -> None:
+    """Write a new DKIM key pair and print the DNS TXT record to publish and the [dkim] table to add."""
+    from .addresses import ascii_domain
+    from .dkim import generate_key, txt_zone_line
+
+    try:
+        ascii = ascii_domain(domain)
+    except ValueError as exc:
+        raise click.BadParameter(f"{domain!r} {exc}", param_hint="--domain")
+    value = generate_key(key_file)
+    click.echo(f"Private key written to {key_file} (readable only by you).")
+    click.echo(f"Publish this DNS TXT record for {selector}._domainkey.{ascii}:\n")
+    click.echo(txt_zone_line(selector, ascii, value))
+    click.echo(f"\nThen add to pressekit.toml:\n\n[dkim]\ndomain = \"{ascii}\"\nselector = \"{selector}\"\n"
+               f"key_file = \"{key_file.resolve()}\"")
 
 
 def _print_problems(problems: list[SourceError], count: int) -> None:

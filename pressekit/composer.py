@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .addresses import ascii_domain
 from .config import Config
+from .dkim import Signer
 from .errors import BuildFailed, PressekitError, SourceError
 from .model import Release, Variant
 from .progress import Report as Progress
@@ -44,14 +45,14 @@ class Composer:
 
     def __init__(self, config: Config, release: Release, secret: bytes,
                  variants: Mapping[tuple[str, str], tuple[Variant, ...]] = {},
-                 variant_files: Mapping[str, Path] | None = None):
+                 variant_files: Mapping[str, Path] | None = None, signer: Signer | None = None):
         from . import mail
         from .markup import render_html
 
         if not (config.send.unsubscribe_mailto or config.send.unsubscribe_url):
             raise PressekitError("pressekit.toml: [send] needs unsubscribe_mailto or unsubscribe_url: "
                                  "every message carries a List-Unsubscribe header")
-        self.mail, self.config, self.release, self.secret = mail, config, release, secret
+        self.mail, self.config, self.release, self.secret, self.signer = mail, config, release, secret, signer
         self.parts = mail.render_email(release, config, variants, render_html(release.body),
                                        variant_files=variant_files)
         self.attachments = (mail.photo_attachments(release, config, variants, variant_files)
@@ -85,9 +86,10 @@ class Composer:
         raises mail.HeaderError when a header would break."""
         # The name holds no quote or backslash (recipients.check_name), so quoting it is enough.
         to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
-        return self.mail.build_message(self.release, self.config, self.parts.text, self.parts.html, to=to,
-                                       message_id=message_id, extra_headers=self.headers(recipient),
-                                       attachments=self.attachments, date=date)
+        message = self.mail.build_message(self.release, self.config, self.parts.text, self.parts.html, to=to,
+                                          message_id=message_id, extra_headers=self.headers(recipient),
+                                          attachments=self.attachments, date=date)
+        return self.signer.sign(message) if self.signer else message
 
 
 def _punycode_domain(domain: str) -> str:

@@ -99,6 +99,21 @@ class Send:
 
 
 @dataclass(frozen=True)
+class Dkim:
+    """[dkim]: sign every sent message; the key comes from a file outside the site or the environment."""
+
+    domain: str = ""
+    selector: str = ""
+    key_file: str = ""   # a path outside the site, readable by its owner only
+    key_env: str = ""    # or the name of an environment variable holding the PEM key
+    line: int = 1        # where [dkim] stands in pressekit.toml, for messages about the key
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.domain)
+
+
+@dataclass(frozen=True)
 class Smtp:
     host: str = "localhost"
     port: int = 25
@@ -131,6 +146,7 @@ class Config:
     email: Email = Email()
     send: Send = Send()
     smtp: Smtp = Smtp()
+    dkim: Dkim = Dkim()
 
     def release_url(self, release_id: str) -> str:
         """The permanent absolute URL of a release page."""
@@ -247,7 +263,7 @@ def load_config(root: Path) -> tuple[Config | None, list[SourceError]]:
 
 def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) -> tuple[Config | None, list[SourceError]]:
     r = _Reader(shown, lines)
-    sections = {"site", "texts", "boilerplate", "contacts", "rights", "photos", "feeds", "email", "send", "smtp"}
+    sections = {"site", "texts", "boilerplate", "contacts", "rights", "photos", "feeds", "email", "send", "smtp", "dkim"}
     for key in data:
         if key not in sections:
             close = difflib.get_close_matches(key, sorted(sections), n=1)
@@ -315,15 +331,29 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
     smtp = r.table(smtp_data, ("smtp",), {
         "host": (str, "localhost"), "port": (int, 25), "starttls": (bool, False), "tls": (bool, False),
         "username": (str, ""), "password_env": (str, "PRESSEKIT_SMTP_PASSWORD"), "timeout": (float, 30.0)})
+    dkim = _read_dkim(r, data)
     if r.errors:
         return None, r.errors
     email["sender"] = email.pop("from")
     config = Config(
         root=root, site=Site(**site), texts=Texts(**texts), boilerplate=Boilerplate(**boiler),
         contacts=contacts, rights=rights, variants=variants, feeds=Feeds(**feeds), email=Email(**email),
-        send=Send(**send), smtp=Smtp(**smtp),
+        send=Send(**send), smtp=Smtp(**smtp), dkim=dkim,
     )
     return config, []
+
+
+def _read_dkim(r: _Reader, data: dict[str, Any]) -> Dkim:
+    if "dkim" not in data:
+        return Dkim()
+    d = r.table(data["dkim"], ("dkim",), {k: (str, "") for k in ("domain", "selector", "key_file", "key_env")},
+                required=("domain", "selector"))
+    if bool(d["key_file"]) == bool(d["key_env"]):
+        r.error(("dkim",), "[dkim] needs exactly one of key_file and key_env",
+                "key_file: a key outside the site, readable only by you; key_env: the name of a variable holding it")
+    if d["selector"] and not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", d["selector"]):
+        r.error(("dkim", "selector"), f"[dkim] selector {d['selector']!r} is not a DNS label such as 'presse2026'")
+    return Dkim(**d, line=r.lines.line("dkim"))
 
 
 def _named_tables(r: _Reader, data: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:

@@ -45,6 +45,7 @@ from pathlib import Path
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .config import RELEASES_DIR, Config, load_config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
+from .dkim import load_signer
 from .errors import BuildFailed, PressekitError, SourceError, display_path
 from .ledger import Delivery, Ledger, open_ledger, read_ledger
 from .model import Release, lift_time
@@ -136,7 +137,10 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
     rate = _rate(config, options)
     recipients, report = choose_recipients(config, release, list_path, list_shown)
     secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
-    composer = Composer(config, release, secret, *release_photos(config, release, progress))
+    signer, problems = load_signer(config, environ)
+    if problems:
+        raise BuildFailed(problems)
+    composer = Composer(config, release, secret, *release_photos(config, release, progress), signer=signer)
     if options.dry_run:
         check_addressable(composer, recipients, list_shown)
         return _dry_run(config, release, recipients, composer, options, report, clock.now())
