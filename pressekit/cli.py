@@ -6,11 +6,15 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .errors import BuildFailed, PressekitError, SourceError
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 
 def parse_now(value: str | None) -> datetime:
@@ -301,18 +305,38 @@ def send(release_id: str, to: Path, site: Path, now: str | None, dry_run: bool, 
 @main.command()
 @click.argument("release_id", metavar="ID")
 @site_option
-def status(release_id: str, site: Path) -> None:
+@click.option("--report", is_flag=True, help="Per recipient: when the server accepted it, Message-ID, state, spread.")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True,
+              help="Format of --report.")
+def status(release_id: str, site: Path, report: bool, fmt: str) -> None:
     """Print what the ledger knows of sending release ID: counts, failures, unknown and deferred recipients."""
     from .ledger import read_ledger
     from .send import format_status
 
     ledger = read_ledger(site)
     try:
+        if report:
+            click.echo(_sending_report(site, ledger, release_id, fmt), nl=False)
+            return
         for line in format_status(ledger, release_id):
             click.echo(line)
     finally:
         if ledger:
             ledger.close()
+
+
+def _sending_report(site: Path, ledger: Ledger | None, release_id: str, fmt: str) -> str:
+    """`status --report`: the document of who received the release when."""
+    from .report import format_csv, format_markdown, sending_report
+    from .send import find_release, load_site_config
+
+    config = load_site_config(site)
+    embargo = find_release(config, release_id).embargo
+    found = sending_report(ledger, release_id, embargo) if ledger else None
+    if found is None:
+        raise PressekitError(f"no sending of {release_id} is recorded")
+    tz = config.site.tz
+    return format_csv(found, tz) if fmt == "csv" else format_markdown(found, tz, embargo)
 
 
 if __name__ == "__main__":  # pragma: no cover

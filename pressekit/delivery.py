@@ -7,7 +7,9 @@ transactions. Time comes from a `Clock` (the CLI passes the real one; tests a fa
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import random
 import smtplib
 from collections import deque
 from collections.abc import Sequence
@@ -88,7 +90,7 @@ def plan_jobs(ledger: Ledger | None, release: Release, recipients: list[Recipien
         report.round, report.new_round, rows = latest + 1, True, {}
     wanted = {"pending", "deferred"} | ({"unknown"} if options.retry_unknown else set())
     jobs = []
-    for r in recipients:
+    for r in shuffled(recipients, shuffle_seed(release.id, report.round)):
         row = rows.get(r.key)
         # `sending` is only seen read-only (dry run): the next real run turns it into `unknown`.
         state = None if row is None else "unknown" if row.state == "sending" else row.state
@@ -99,6 +101,18 @@ def plan_jobs(ledger: Ledger | None, release: Release, recipients: list[Recipien
         elif state == "sent":
             report.already += 1
     return jobs
+
+
+def shuffle_seed(release_id: str, round: int) -> str:
+    """The seed of a round's recipient order: fixed per release and round, so the order can be shown again."""
+    return hashlib.sha256(f"{release_id}\0{round}".encode("utf-8")).hexdigest()[:16]
+
+
+def shuffled(recipients: Sequence[Recipient], seed: str) -> list[Recipient]:
+    """The recipients in a random order drawn from `seed`: no outlet is always first because of its place in the list."""
+    order = sorted(recipients, key=lambda r: r.key)  # independent of the list's order
+    random.Random(seed).shuffle(order)
+    return order
 
 
 class DeliveryLoop:

@@ -42,7 +42,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     updated    TEXT    NOT NULL,
     PRIMARY KEY (release, round, recipient)
 );
+CREATE TABLE IF NOT EXISTS rounds (     -- the seed that shuffled a round's recipient order (equal treatment)
+    release TEXT NOT NULL,
+    round   INTEGER NOT NULL,
+    seed    TEXT NOT NULL,
+    PRIMARY KEY (release, round)
+);
 """
+# Added after the first release of the ledger: when the server accepted the message (250 after DATA).
+_ACCEPTED = "ALTER TABLE deliveries ADD COLUMN accepted TEXT NOT NULL DEFAULT ''"
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class Delivery:
     reply: str
     created: str
     updated: str
+    accepted: str = ""   # when the server accepted the message; kept when a bounce later marks it failed
 
 
 @dataclass(frozen=True)
@@ -116,13 +125,28 @@ class Ledger:
         """Commit a state change of one row; `attempt` counts one more SMTP transaction."""
         if state not in STATES:
             raise ValueError(f"unknown ledger state {state!r}")
+        accepted = when.isoformat() if state == "sent" else None
         with self._commit():
             cursor = self.db.execute(
-                "UPDATE deliveries SET state = ?, reply = ?, updated = ?, attempts = attempts + ? "
-                "WHERE release = ? AND round = ? AND recipient = ?",
-                (state, reply, when.isoformat(), int(attempt), release, round, recipient))
+                "UPDATE deliveries SET state = ?, reply = ?, updated = ?, attempts = attempts + ?, "
+                "accepted = COALESCE(?, accepted) WHERE release = ? AND round = ? AND recipient = ?",
+                (state, reply, when.isoformat(), int(attempt), accepted, release, round, recipient))
         if cursor.rowcount != 1:
             raise PressekitError(f"the ledger has no row for {recipient} in round {round} of {release}")
+
+    def round_seed(self, release: str, round: int, seed: str) -> str:
+        """Record the seed of a round's shuffle once; return the recorded one (an earlier run's, if any)."""
+        with self._commit():
+            self.db.execute("INSERT OR IGNORE INTO rounds (release, round, seed) VALUES (?, ?, ?)", (release, round, seed))
+        return self.recorded_seed(release, round) or seed
+
+    def recorded_seed(self, release: str, round: int) -> str:
+        """The seed recorded for the round, '' when none is (a ledger of an older pressekit)."""
+        try:
+            row = self.db.execute("SELECT seed FROM rounds WHERE release = ? AND round = ?", (release, round)).fetchone()
+        except sqlite3.OperationalError:  # read-only ledger without the table
+            return ""
+        return str(row[0]) if row else ""
 
     def counts(self, release: str, round: int | None = None) -> Counter[str]:
         """Return how many rows of the round are in each state."""
@@ -152,6 +176,8 @@ def open_ledger(root: Path) -> Ledger:
         db.execute("PRAGMA synchronous = FULL")  # a committed `sending` must survive a power cut
         db.isolation_level = "DEFERRED"
         db.executescript(_SCHEMA)
+        if "accepted" not in {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}:
+            db.execute(_ACCEPTED)
     except (OSError, sqlite3.Error) as exc:
         raise PressekitError(f"{path}: cannot open the ledger: {exc}") from exc
     return Ledger(db, path)

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .config import RELEASES_DIR, Config, load_config
-from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
+from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
 from .dkim import load_signer
 from .errors import BuildFailed, PressekitError, SourceError, display_path
 from .ledger import Delivery, Ledger, open_ledger, read_ledger
@@ -154,6 +154,7 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
                     _open_session(session, recipients, list_shown)
                     check_addressable(composer, recipients, list_shown)
+                    ledger.round_seed(release.id, report.round, shuffle_seed(release.id, report.round))
                     ledger.add_pending(release.id, report.round, [j.new_delivery() for j in jobs], clock.now())
                     DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
                                  rate, progress).run(jobs)
@@ -163,6 +164,11 @@ def send_release(root: Path, release_id: str, list_path: Path, list_shown: str, 
         finally:
             ledger.close()
     return report
+
+
+def load_site_config(root: Path) -> Config:
+    """The site's configuration; raise BuildFailed with every problem."""
+    return _load_config(root)
 
 
 def _load_config(root: Path) -> Config:

@@ -125,3 +125,52 @@ def test_static_release_eml_keeps_the_publication_time(tmp_path: Path) -> None:
     head = result.stdout_bytes.split(b"\r\n\r\n")[0].decode("ascii")
     assert "\r\nDate: Tue, 04 Mar 2025 00:00:00 +0100\r\n" in head
     assert "Auto-Submitted" not in head
+
+
+# --- equal treatment: shuffled order and the report -------------------------------------------
+
+EMBARGOED = SIMPLE.replace("date: 2025-03-04\n", "date: 2025-03-04\nembargo: 2025-04-01T11:00:00+02:00\n")
+
+
+def test_report_lists_acceptance_in_order_with_the_spread(tmp_path: Path) -> None:
+    from pressekit.delivery import shuffle_seed
+
+    handler = FaultyHandler(rcpt_replies={"r3@example.org": "550 5.1.1 User unknown"})
+    clock = TickingClock()
+    with smtp_server(handler) as controller:
+        root = make_site(tmp_path, controller.port, "email,name\n" + "".join(f"r{i}@example.org,R{i}\n"
+                                                                          for i in range(6)))
+        (root / "releases" / RID / "index.md").write_text(EMBARGOED, encoding="utf-8")
+        send_release(root, RID, root / "editors.csv", "editors.csv", datetime.fromisoformat(NOW),
+                     SendOptions(embargo=True), clock=clock)
+    order = [got.rcpt_tos[0] for got in handler.received]
+    assert sorted(order) == [f"r{i}@example.org" for i in range(6) if i != 3]
+    assert order != sorted(order)  # shuffled, with the seed of this release and round
+    csv_out = CliRunner().invoke(main, ["status", RID, "--site", str(root), "--report", "--format", "csv"])
+    assert csv_out.exit_code == 0, csv_out.output
+    rows = csv_out.stdout.splitlines()
+    assert rows[0] == "position,accepted,address,name,state,message_id,before_embargo"
+    ids = {got.rcpt_tos[0]: got.message["Message-ID"] for got in handler.received}
+    assert rows[1:6] == [f"{n + 1},2025-04-01T09:30:{n:02d}+02:00,{a},R{a[1]},sent,{ids[a]},yes"
+                         for n, a in enumerate(order)]
+    assert rows[6].startswith(f"6,,r3@example.org,R3,failed,<{RID}.") and rows[6].endswith(">,")
+    md = CliRunner().invoke(main, ["status", RID, "--site", str(root), "--report"])
+    assert md.exit_code == 0, md.output
+    assert md.stdout.splitlines()[:10] == [
+        f"# Versandnachweis {RID}", "",
+        "- Runde: 1",
+        "- Empfänger: 6, angenommen: 5",
+        "- Erste Annahme: 2025-04-01T09:30:00+02:00",
+        "- Letzte Annahme: 2025-04-01T09:30:04+02:00",
+        "- Spanne: 0:00:04",
+        f"- Reihenfolge zufällig gemischt, Startwert: {shuffle_seed(RID, 1)}",
+        "- Sperrfrist: 2025-04-01T11:00:00+02:00",
+        ""]
+    assert md.stdout.splitlines()[12] == (f"| 1 | 2025-04-01T09:30:00+02:00 | {order[0]} | R{order[0][1]} | sent | "
+                                          f"{ids[order[0]]} | ja |")
+
+
+def test_report_without_a_sending(tmp_path: Path) -> None:
+    root = make_site(tmp_path, 25, "email,name\n")
+    result = CliRunner().invoke(main, ["status", RID, "--site", str(root), "--report"])
+    assert (result.exit_code, result.stderr) == (1, f"Error: no sending of {RID} is recorded\n")
