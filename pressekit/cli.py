@@ -325,6 +325,27 @@ def status(release_id: str, site: Path, report: bool, fmt: str) -> None:
             ledger.close()
 
 
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path), metavar="FILE|DIR...")
+@site_option
+@now_option
+def bounces(sources: tuple[Path, ...], site: Path, now: str | None) -> None:
+    """Read delivery status notifications (Maildir, mbox, .eml): hard bounces are marked failed and suppressed."""
+    from .bounces import apply_bounces, format_bounces, read_messages
+    from .ledger import open_ledger
+    from .send import load_site_config
+
+    config = load_site_config(site)
+    messages = list(read_messages(sources, site))  # all read before the ledger or the list changes
+    ledger = open_ledger(site)
+    try:
+        report = apply_bounces(config, ledger, messages, parse_now(now))
+    finally:
+        ledger.close()
+    for line in format_bounces(report):
+        click.echo(line)
+
+
 def _sending_report(site: Path, ledger: Ledger | None, release_id: str, fmt: str) -> str:
     """`status --report`: the document of who received the release when."""
     from .report import format_csv, format_markdown, sending_report

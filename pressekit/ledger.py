@@ -102,6 +102,15 @@ class Ledger:
                                  (release, round))
         return {row[2]: Delivery(*row) for row in cursor}
 
+    def find_delivery(self, message_id: str, recipient: str) -> Delivery | None:
+        """The row of a bounced message: by its Message-ID, else the recipient's latest row."""
+        cursor = self.db.execute("SELECT * FROM deliveries WHERE message_id = ? AND recipient = ?",
+                                 (message_id, recipient))
+        row = cursor.fetchone() or self.db.execute(
+            "SELECT * FROM deliveries WHERE recipient = ? AND state IN ('sent', 'unknown') "
+            "ORDER BY updated DESC, rowid DESC LIMIT 1", (recipient,)).fetchone()
+        return Delivery(*row) if row else None
+
     def recover_in_flight(self, release: str, when: datetime) -> int:
         """Turn rows left `sending` by a dead run into `unknown`; return how many."""
         with self._commit():
