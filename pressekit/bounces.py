@@ -59,8 +59,8 @@ def read_messages(paths: Iterable[Path], root: Path) -> Iterator[tuple[str, emai
     for path in paths:
         shown = display_path(path, root)
         if path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir():
-            for key, message in sorted(mailbox.Maildir(path, factory=None, create=False).items()):
-                yield f"{shown}/{key}", _parse(message.as_bytes())
+            for key, mail in sorted(mailbox.Maildir(path, factory=None, create=False).items()):
+                yield f"{shown}/{key}", _parse(mail.as_bytes())
         elif path.is_dir():
             yield from read_messages(sorted(p for p in path.iterdir() if p.is_file() or p.is_dir()), root)
         elif _is_mbox(path):
@@ -92,7 +92,7 @@ def _parse(data: bytes) -> email.message.Message:
 def parse_bounces(source: str, message: email.message.Message) -> list[Bounce] | None:
     """The recipient blocks of a delivery status notification; None when the message is not one."""
     if message.get_content_type() != "multipart/report" or \
-            (message.get_param("report-type") or "").lower() != "delivery-status":
+            str(message.get_param("report-type") or "").lower() != "delivery-status":
         return None
     status_part = next((p for p in message.walk() if p.get_content_type() == "message/delivery-status"), None)
     if status_part is None:
@@ -103,6 +103,8 @@ def parse_bounces(source: str, message: email.message.Message) -> list[Bounce] |
     original = _original_message_id(message)
     out = []
     for block in blocks[1:]:  # the first block describes the whole notification
+        if not isinstance(block, email.message.Message):
+            continue
         recipient = _address(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
         status = (re.search(r"[245]\.\d{1,3}\.\d{1,3}", block.get("Status", "")) or [""])[0]
         if recipient and status:
@@ -125,7 +127,7 @@ def _original_message_id(message: email.message.Message) -> str:
             return str(headers.get("Message-ID", "")).strip()
         if part.get_content_type() == "message/rfc822":
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
                 return str(inner[0].get("Message-ID", "")).strip()
     return ""
 

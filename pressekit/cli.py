@@ -14,6 +14,7 @@ from . import __version__
 from .errors import BuildFailed, PressekitError, SourceError
 
 if TYPE_CHECKING:
+    from .dkim import Signer
     from .ledger import Ledger
 
 
@@ -129,7 +130,7 @@ def check(site: Path, now: str | None, strict: bool, fmt: str) -> None:
         sys.exit(1)
 
 
-def _check_dkim(site: Path) -> tuple[object, list[SourceError]]:
+def _check_dkim(site: Path) -> tuple[Signer | None, list[SourceError]]:
     """Load the [dkim] key as `send` would (None without [dkim] or with a broken config)."""
     from .config import load_config
     from .dkim import load_signer
