@@ -14,6 +14,8 @@ from . import __version__
 from .errors import BuildFailed, PressekitError, SourceError
 
 if TYPE_CHECKING:
+    from .dkim import Signer
+    from .ledger import Ledger
     from .subscriptions.site import ServiceSite
     from .subscriptions.store import Store
 
@@ -120,14 +122,50 @@ def check(site: Path, now: str | None, strict: bool, fmt: str) -> None:
     from .lint import check_site
 
     count, problems = check_site(site, parse_now(now))
+    signer, key_problems = _check_dkim(site)
+    problems = sorted(problems + key_problems, key=lambda e: (e.path, e.line, e.warning))
     errors = sum(1 for p in problems if not p.warning)
     if fmt == "json":
         click.echo(json.dumps([{"path": p.path, "line": p.line, "severity": "warning" if p.warning else "error",
                                 "message": p.message, "hint": p.hint} for p in problems], ensure_ascii=False, indent=2))
     else:
         _print_problems(problems, count)
+        if signer:
+            click.echo(f"DKIM: the key for {signer.record_name} is loaded; its DNS TXT record cannot be checked "
+                       "offline: compare it with the record dkim-keygen printed.")
     if errors or (strict and problems):
         sys.exit(1)
+
+
+def _check_dkim(site: Path) -> tuple[Signer | None, list[SourceError]]:
+    """Load the [dkim] key as `send` would (None without [dkim] or with a broken config)."""
+    from .config import load_config
+    from .dkim import load_signer
+
+    config, _ = load_config(site)
+    return load_signer(config, os.environ) if config else (None, [])
+
+
+@main.command("dkim-keygen")
+@click.option("--selector", required=True, help="The DKIM selector, e.g. presse2026.")
+@click.option("--domain", required=True, help="The signing domain, e.g. kreis-soest.de (that of [email] from).")
+@click.option("--key-file", "key_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the private key (mode 600); keep it outside the site.")
+def dkim_keygen(selector: str, domain: str, key_file: Path) -> None:
+    """Write a new DKIM key pair and print the DNS TXT record to publish and the [dkim] table to add."""
+    from .addresses import ascii_domain
+    from .dkim import generate_key, txt_zone_line
+
+    try:
+        ascii = ascii_domain(domain)
+    except ValueError as exc:
+        raise click.BadParameter(f"{domain!r} {exc}", param_hint="--domain")
+    value = generate_key(key_file)
+    click.echo(f"Private key written to {key_file} (readable only by you).")
+    click.echo(f"Publish this DNS TXT record for {selector}._domainkey.{ascii}:\n")
+    click.echo(txt_zone_line(selector, ascii, value))
+    click.echo(f"\nThen add to pressekit.toml:\n\n[dkim]\ndomain = \"{ascii}\"\nselector = \"{selector}\"\n"
+               f"key_file = \"{key_file.resolve()}\"")
 
 
 def _print_problems(problems: list[SourceError], count: int) -> None:
@@ -282,13 +320,19 @@ def send(release_id: str, to: Path | None, site: Path, now: str | None, dry_run:
 @main.command()
 @click.argument("release_id", metavar="ID")
 @site_option
-def status(release_id: str, site: Path) -> None:
+@click.option("--report", is_flag=True, help="Per recipient: when the server accepted it, Message-ID, state, spread.")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True,
+              help="Format of --report.")
+def status(release_id: str, site: Path, report: bool, fmt: str) -> None:
     """Print what the ledger knows of sending release ID: counts, failures, unknown and deferred recipients."""
     from .ledger import read_ledger
     from .send import format_status
 
     ledger = read_ledger(site)
     try:
+        if report:
+            click.echo(_sending_report(site, ledger, release_id, fmt), nl=False)
+            return
         for line in format_status(ledger, release_id):
             click.echo(line)
     finally:
@@ -441,6 +485,41 @@ def subscribers_unsubscribe(address: str, site: Path, now: str | None) -> None:
     finally:
         store.close()
     click.echo(f"{address} is unsubscribed." if changed else f"{address} was already unsubscribed.")
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path), metavar="FILE|DIR...")
+@site_option
+@now_option
+def bounces(sources: tuple[Path, ...], site: Path, now: str | None) -> None:
+    """Read delivery status notifications (Maildir, mbox, .eml): hard bounces are marked failed and suppressed."""
+    from .bounces import apply_bounces, format_bounces, read_messages
+    from .ledger import open_ledger
+    from .send import load_site_config
+
+    config = load_site_config(site)
+    messages = list(read_messages(sources, site))  # all read before the ledger or the list changes
+    ledger = open_ledger(site)
+    try:
+        report = apply_bounces(config, ledger, messages, parse_now(now))
+    finally:
+        ledger.close()
+    for line in format_bounces(report):
+        click.echo(line)
+
+
+def _sending_report(site: Path, ledger: Ledger | None, release_id: str, fmt: str) -> str:
+    """`status --report`: the document of who received the release when."""
+    from .report import format_csv, format_markdown, sending_report
+    from .send import find_release, load_site_config
+
+    config = load_site_config(site)
+    embargo = find_release(config, release_id).embargo
+    found = sending_report(ledger, release_id, embargo) if ledger else None
+    if found is None:
+        raise PressekitError(f"no sending of {release_id} is recorded")
+    tz = config.site.tz
+    return format_csv(found, tz) if fmt == "csv" else format_markdown(found, tz, embargo)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .addresses import ascii_domain
 from .config import Config
+from .dkim import Signer
 from .errors import BuildFailed, PressekitError, SourceError
 from .model import Release, Variant
 from .progress import Report as Progress
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from .subscriptions.audience import Audience
 
 PHOTO_CACHE = ".pressekit/cache"   # the build's cache (build.CACHE_DIR): variants made there are reused
+# Out-of-office replies and auto-responders (RFC 3834, Exchange) stay quiet for these.
+AUTOMATIC = (("Auto-Submitted", "auto-generated"), ("Precedence", "bulk"), ("X-Auto-Response-Suppress", "All"))
 
 
 def release_photos(config: Config, release: Release,
@@ -44,7 +49,8 @@ class Composer:
 
     def __init__(self, config: Config, release: Release, secret: bytes,
                  variants: Mapping[tuple[str, str], tuple[Variant, ...]] = {},
-                 variant_files: Mapping[str, Path] | None = None, audience: Audience | None = None):
+                 variant_files: Mapping[str, Path] | None = None, audience: Audience | None = None,
+                 signer: Signer | None = None):
         from . import mail
         from .markup import render_html
 
@@ -52,7 +58,7 @@ class Composer:
         if not (config.send.unsubscribe_mailto or config.send.unsubscribe_url or audience):
             raise PressekitError("pressekit.toml: [send] needs unsubscribe_mailto or unsubscribe_url: "
                                  "every message carries a List-Unsubscribe header")
-        self.mail, self.config, self.release, self.secret = mail, config, release, secret
+        self.mail, self.config, self.release, self.secret, self.signer = mail, config, release, secret, signer
         self.parts = mail.render_email(release, config, variants, render_html(release.body),
                                        variant_files=variant_files)
         self.attachments = (mail.photo_attachments(release, config, variants, variant_files)
@@ -68,10 +74,12 @@ class Composer:
         return f"<{self.release.id}.{digest}{suffix}@{self.domain}>"
 
     def headers(self, recipient: Recipient) -> list[tuple[str, str]]:
-        """List-Id, List-Unsubscribe (mailto, https with a per-recipient token) and List-Unsubscribe-Post."""
+        """List-Id, List-Unsubscribe (mailto, https with a per-recipient token), List-Unsubscribe-Post and
+        the headers that mark the message as automatic."""
         if self.audience:
             return [("List-Id", f"<{self.list_id}>"),
-                    *self.audience.unsubscribe_links(recipient, self.config.send.unsubscribe_mailto)]
+                    *self.audience.unsubscribe_links(recipient, self.config.send.unsubscribe_mailto),
+                    *AUTOMATIC]
         links = []
         if self.config.send.unsubscribe_mailto:
             links.append(f"<{self.config.send.unsubscribe_mailto}>")
@@ -81,19 +89,20 @@ class Composer:
         headers = [("List-Id", f"<{self.list_id}>"), ("List-Unsubscribe", ", ".join(links))]
         if self.config.send.unsubscribe_url:
             headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        return headers
+        return headers + list(AUTOMATIC)
 
-    def message(self, recipient: Recipient, message_id: str) -> bytes:
-        """The complete message for one recipient; raises mail.HeaderError when a header would break."""
+    def message(self, recipient: Recipient, message_id: str, date: datetime) -> bytes:
+        """The complete message for one recipient, dated `date` (the hand-over to the server);
+        raises mail.HeaderError when a header would break."""
         # The name holds no quote or backslash (recipients.check_name), so quoting it is enough.
         to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
         text, html = self.parts.text, self.parts.html
         if self.audience:
             text, html = self.audience.personalize(recipient, text, html)
-        return self.mail.build_message(self.release, self.config, text, html, to=to,
-                                       message_id=message_id, extra_headers=self.headers(recipient),
-                                       attachments=self.attachments)
-
+        message = self.mail.build_message(self.release, self.config, text, html, to=to,
+                                          message_id=message_id, extra_headers=self.headers(recipient),
+                                          attachments=self.attachments, date=date)
+        return self.signer.sign(message) if self.signer else message
 
     def still_wanted(self, recipient: Recipient) -> bool:
         """False when a subscriber left after the run began: asked right before each message."""
@@ -102,8 +111,8 @@ class Composer:
 
 def _punycode_domain(domain: str) -> str:
     try:
-        return domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+        return ascii_domain(domain)
+    except ValueError:
         return domain
 
 
@@ -112,7 +121,7 @@ def check_addressable(composer: Composer, recipients: list[Recipient], list_show
     errors = []
     for r in (r for r in recipients if r.needs_smtputf8):
         try:
-            composer.message(r, composer.message_id(r, 1))
+            composer.message(r, composer.message_id(r, 1), composer.release.published)
         except PressekitError as exc:
             errors.append(SourceError(list_shown, r.line, f"email {r.address!r}: no message can be addressed to it: "
                                       f"{exc}", "ask the editor for an address that is ASCII before the '@'"))

@@ -86,6 +86,7 @@ class Email:
     layout: str = "presse-service"  # or "ots"
     attach_photos: bool = False
     attach_limit_mb: float = 10.0
+    links: bool = True              # Unterzeile, contact e-mail and a link block for editors (False: press-service layout)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,21 @@ class Subscriptions:
     keep_ip_days: int = 30        # IP addresses in the audit trail are erased after this many days
     mails_per_day: int = 3        # confirmation mails to one address within 24 hours
     signups_per_hour: int = 10    # sign-up requests from one IP address within an hour
+
+
+@dataclass(frozen=True)
+class Dkim:
+    """[dkim]: sign every sent message; the key comes from a file outside the site or the environment."""
+
+    domain: str = ""
+    selector: str = ""
+    key_file: str = ""   # a path outside the site, readable by its owner only
+    key_env: str = ""    # or the name of an environment variable holding the PEM key
+    line: int = 1        # where [dkim] stands in pressekit.toml, for messages about the key
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.domain)
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,7 @@ class Config:
     send: Send = Send()
     smtp: Smtp = Smtp()
     subscriptions: Subscriptions = Subscriptions()
+    dkim: Dkim = Dkim()
 
     def release_url(self, release_id: str) -> str:
         """The permanent absolute URL of a release page."""
@@ -283,7 +300,7 @@ def load_config(root: Path) -> tuple[Config | None, list[SourceError]]:
 def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) -> tuple[Config | None, list[SourceError]]:
     r = _Reader(shown, lines)
     sections = {"site", "texts", "boilerplate", "contacts", "rights", "photos", "feeds", "email", "send", "smtp",
-                "subscriptions"}
+                "subscriptions", "dkim"}
     for key in data:
         if key not in sections:
             close = difflib.get_close_matches(key, sorted(sections), n=1)
@@ -334,7 +351,7 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         feeds["items"] = 50
     email = r.table(data.get("email", {}), ("email",), {
         "from": (str, ""), "layout": (str, "presse-service"), "attach_photos": (bool, False),
-        "attach_limit_mb": (float, 10.0)})
+        "attach_limit_mb": (float, 10.0), "links": (bool, True)})
     if email["layout"] not in ("presse-service", "ots"):
         r.error(("email", "layout"), f"[email] layout must be 'presse-service' or 'ots', not {email['layout']!r}")
     send = r.table(data.get("send", {}), ("send",), {
@@ -353,13 +370,14 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         "host": (str, "localhost"), "port": (int, 25), "starttls": (bool, False), "tls": (bool, False),
         "username": (str, ""), "password_env": (str, "PRESSEKIT_SMTP_PASSWORD"), "timeout": (float, 30.0)})
     subscriptions = _read_subscriptions(r, data.get("subscriptions", {}))
+    dkim = _read_dkim(r, data)
     if r.errors:
         return None, r.errors
     email["sender"] = email.pop("from")
     config = Config(
         root=root, site=Site(**site), texts=Texts(**texts), boilerplate=Boilerplate(**boiler),
         contacts=contacts, rights=rights, variants=variants, feeds=Feeds(**feeds), email=Email(**email),
-        send=Send(**send), smtp=Smtp(**smtp), subscriptions=subscriptions,
+        send=Send(**send), smtp=Smtp(**smtp), subscriptions=subscriptions, dkim=dkim,
     )
     return config, []
 
@@ -377,6 +395,19 @@ def _read_subscriptions(r: _Reader, data: dict[str, Any]) -> Subscriptions:
             r.error(("subscriptions", name), f"[subscriptions] {name} must be at least 1")
             values[name] = getattr(defaults, name)
     return Subscriptions(**values)
+
+
+def _read_dkim(r: _Reader, data: dict[str, Any]) -> Dkim:
+    if "dkim" not in data:
+        return Dkim()
+    d = r.table(data["dkim"], ("dkim",), {k: (str, "") for k in ("domain", "selector", "key_file", "key_env")},
+                required=("domain", "selector"))
+    if bool(d["key_file"]) == bool(d["key_env"]):
+        r.error(("dkim",), "[dkim] needs exactly one of key_file and key_env",
+                "key_file: a key outside the site, readable only by you; key_env: the name of a variable holding it")
+    if d["selector"] and not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", d["selector"]):
+        r.error(("dkim", "selector"), f"[dkim] selector {d['selector']!r} is not a DNS label such as 'presse2026'")
+    return Dkim(**d, line=r.lines.line("dkim"))
 
 
 def _named_tables(r: _Reader, data: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:

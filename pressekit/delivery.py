@@ -7,7 +7,9 @@ transactions. Time comes from a `Clock` (the CLI passes the real one; tests a fa
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import random
 import smtplib
 from collections import deque
 from collections.abc import Sequence
@@ -89,7 +91,7 @@ def plan_jobs(ledger: Ledger | None, release: Release, recipients: list[Recipien
     # `suppressed` rows: suppressed during an earlier run, but no longer on the suppression list.
     wanted = {"pending", "deferred", "suppressed"} | ({"unknown"} if options.retry_unknown else set())
     jobs = []
-    for r in recipients:
+    for r in shuffled(recipients, shuffle_seed(release.id, report.round)):
         row = rows.get(r.key)
         # `sending` is only seen read-only (dry run): the next real run turns it into `unknown`.
         state = None if row is None else "unknown" if row.state == "sending" else row.state
@@ -100,6 +102,18 @@ def plan_jobs(ledger: Ledger | None, release: Release, recipients: list[Recipien
         elif state == "sent":
             report.already += 1
     return jobs
+
+
+def shuffle_seed(release_id: str, round: int) -> str:
+    """The seed of a round's recipient order: fixed per release and round, so the order can be shown again."""
+    return hashlib.sha256(f"{release_id}\0{round}".encode("utf-8")).hexdigest()[:16]
+
+
+def shuffled(recipients: Sequence[Recipient], seed: str) -> list[Recipient]:
+    """The recipients in a random order drawn from `seed`: no outlet is always first because of its place in the list."""
+    order = sorted(recipients, key=lambda r: r.key)  # independent of the list's order
+    random.Random(seed).shuffle(order)
+    return order
 
 
 class DeliveryLoop:
@@ -139,18 +153,18 @@ class DeliveryLoop:
             return True
         if self.session.smtp is None and not self._reconnect():
             return False
-        if not self.composer.still_wanted(job.recipient):
+        self.limiter.wait()
+        if not self.composer.still_wanted(job.recipient):  # asked after the wait: a subscriber may just have left
             self.ledger.withdraw(self.report.release, job.round, job.recipient.key)
             self.report.left += 1
             self.done += 1
             self._progress()
             return True
-        try:
-            message = self.composer.message(job.recipient, job.message_id)
+        try:  # built now: its Date is the moment it is handed to the server
+            message = self.composer.message(job.recipient, job.message_id, self.clock.now())
         except PressekitError as exc:  # the header guard of mail.build_message
             self._record(job, Outcome("failed", f"message not built: {exc}", "build"), final=True)
             return True
-        self.limiter.wait()
         outcome = self.session.deliver(self.sender, job.recipient.address, message,
                                        lambda: self._mark(job, "sending", "", attempt=True))
         if outcome.state == "lost" and not job.reconnected:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import json
+import mimetypes
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,16 @@ class _FeedPhoto:
 
 
 @dataclass(frozen=True)
+class _FeedAttachment:
+    """A download of a release (a PDF ...), as an enclosure."""
+
+    title: str
+    url: str
+    mime_type: str
+    size: int
+
+
+@dataclass(frozen=True)
 class _Item:
     """A release as every feed shows it."""
 
@@ -93,6 +104,7 @@ class _Item:
     updated: datetime        # in the site's time zone; never before `published`
     author: Contact | None
     photos: tuple[_FeedPhoto, ...]
+    attachments: tuple[_FeedAttachment, ...] = ()
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -160,8 +172,10 @@ def _item(release: Release, config: Config, variants: Variants, body: str) -> _I
     photos = tuple(_feed_photo(release, p, config, variants.get((release.id, p.file), ())) for p in release.photos)
     published = release.published.astimezone(tz)
     updated = max(release.updated, release.published).astimezone(tz) if release.updated else published
+    attachments = tuple(_FeedAttachment(a.title, url + quote(a.file), _mime_type(a.file), a.path.stat().st_size)
+                        for a in release.attachments)
     return _Item(release, url, summary_of(release.summary, body), _content_html(release, body, url, photos),
-                 published, updated, config.contact(release.contact), photos)
+                 published, updated, config.contact(release.contact), photos, attachments)
 
 
 def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Variant, ...]) -> _FeedPhoto:
@@ -180,7 +194,8 @@ def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Vari
 
 
 def _mime_type(path: str) -> str:
-    return MIME_TYPES.get(PurePosixPath(path).suffix.lower(), "application/octet-stream")
+    suffix = PurePosixPath(path).suffix.lower()
+    return MIME_TYPES.get(suffix) or mimetypes.types_map.get(suffix, "application/octet-stream")
 
 
 def _content_html(release: Release, body: str, url: str, photos: tuple[_FeedPhoto, ...]) -> str:
@@ -233,6 +248,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self.photos: tuple[_FeedPhoto, ...] = ()
+        self.attachments: tuple[_FeedAttachment, ...] = ()
         self.updated: datetime | None = None
 
     def extend_atom(self, entry: Any) -> Any:
@@ -241,6 +257,9 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         for photo in self.photos:
             xml_elem("link", entry, attrib={"href": photo.web.url, "rel": "enclosure", "type": photo.web.mime_type,
                                             "length": str(photo.web.size), "title": photo.credit_line})
+        for a in self.attachments:
+            xml_elem("link", entry, attrib={"href": a.url, "rel": "enclosure", "type": a.mime_type,
+                                            "length": str(a.size), "title": a.title})
         for photo in self.photos:
             _media_group(entry, photo)
         return entry
@@ -317,8 +336,8 @@ def _rss(items: Sequence[_Item], config: Config, title: str, link: str, self_url
             entry.author(author)  # RSS writes it only with an e-mail address
         for tag in item.release.tags:
             entry.category(term=tag, scheme=_tag_page_url(config, tag))
-        if item.photos:
-            first = item.photos[0].web
+        # RSS allows one enclosure: the first photo, else the first attachment (Atom and JSON list them all)
+        if first := (item.photos[0].web if item.photos else item.attachments[0] if item.attachments else None):
             entry.enclosure(first.url, str(first.size), first.mime_type)
         entry.pressekit.photos, entry.pressekit.updated = item.photos, item.updated
     return bytes(fg.rss_str(pretty=True))
@@ -348,7 +367,7 @@ def _atom(items: Sequence[_Item], config: Config) -> bytes:
             entry.author(author)
         for tag in item.release.tags:
             entry.category(term=tag, scheme=_tag_page_url(config, tag))
-        entry.pressekit.photos = item.photos
+        entry.pressekit.photos, entry.pressekit.attachments = item.photos, item.attachments
     return bytes(fg.atom_str(pretty=True))
 
 
@@ -408,10 +427,12 @@ def _json_item(item: _Item) -> dict[str, Any]:
         data["tags"] = list(release.tags)
     if item.photos:
         data["image"] = item.photos[0].web.url
-        data["attachments"] = [
-            {"url": f.url, "mime_type": f.mime_type, "title": p.credit_line, "size_in_bytes": f.size}
-            for p in item.photos for f in p.files
-        ]
+    files = [{"url": f.url, "mime_type": f.mime_type, "title": p.credit_line, "size_in_bytes": f.size}
+             for p in item.photos for f in p.files]
+    files += [{"url": a.url, "mime_type": a.mime_type, "title": a.title, "size_in_bytes": a.size}
+              for a in item.attachments]
+    if files:
+        data["attachments"] = files
     extension: dict[str, Any] = {"subtitle": release.subtitle} if release.subtitle else {}
     extension["photos"] = [_json_photo(p) for p in item.photos]
     data["_pressekit"] = extension

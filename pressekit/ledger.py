@@ -51,6 +51,16 @@ CREATE TABLE deliveries (
     PRIMARY KEY (release, round, recipient)
 );
 """
+_ROUNDS = """
+CREATE TABLE IF NOT EXISTS rounds (     -- the seed that shuffled a round's recipient order (equal treatment)
+    release TEXT NOT NULL,
+    round   INTEGER NOT NULL,
+    seed    TEXT NOT NULL,
+    PRIMARY KEY (release, round)
+);
+"""
+# Added after the first release of the ledger: when the server accepted the message (250 after DATA).
+_ACCEPTED = "ALTER TABLE deliveries ADD COLUMN accepted TEXT NOT NULL DEFAULT ''"
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ class Delivery:
     reply: str
     created: str
     updated: str
+    accepted: str = ""   # when the server accepted the message; kept when a bounce later marks it failed
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,15 @@ class Ledger:
                                  (release, round))
         return {row[2]: Delivery(*row) for row in cursor}
 
+    def find_delivery(self, message_id: str, recipient: str) -> Delivery | None:
+        """The row of a bounced message: by its Message-ID, else the recipient's latest row."""
+        cursor = self.db.execute("SELECT * FROM deliveries WHERE message_id = ? AND recipient = ?",
+                                 (message_id, recipient))
+        row = cursor.fetchone() or self.db.execute(
+            "SELECT * FROM deliveries WHERE recipient = ? AND state IN ('sent', 'unknown') "
+            "ORDER BY updated DESC, rowid DESC LIMIT 1", (recipient,)).fetchone()
+        return Delivery(*row) if row else None
+
     def recover_in_flight(self, release: str, when: datetime) -> int:
         """Turn rows left `sending` by a dead run into `unknown`; return how many."""
         with self._commit():
@@ -124,11 +144,12 @@ class Ledger:
         """Commit a state change of one row; `attempt` counts one more SMTP transaction."""
         if state not in STATES:
             raise ValueError(f"unknown ledger state {state!r}")
+        accepted = when.isoformat() if state == "sent" else None
         with self._commit():
             cursor = self.db.execute(
-                "UPDATE deliveries SET state = ?, reply = ?, updated = ?, attempts = attempts + ? "
-                "WHERE release = ? AND round = ? AND recipient = ?",
-                (state, reply, when.isoformat(), int(attempt), release, round, recipient))
+                "UPDATE deliveries SET state = ?, reply = ?, updated = ?, attempts = attempts + ?, "
+                "accepted = COALESCE(?, accepted) WHERE release = ? AND round = ? AND recipient = ?",
+                (state, reply, when.isoformat(), int(attempt), accepted, release, round, recipient))
         if cursor.rowcount != 1:
             raise PressekitError(f"the ledger has no row for {recipient} in round {round} of {release}")
 
@@ -137,6 +158,20 @@ class Ledger:
         with self._commit():
             self.db.execute("DELETE FROM deliveries WHERE release = ? AND round = ? AND recipient = ? "
                             "AND state IN ('pending', 'deferred')", (release, round, recipient))
+
+    def round_seed(self, release: str, round: int, seed: str) -> str:
+        """Record the seed of a round's shuffle once; return the recorded one (an earlier run's, if any)."""
+        with self._commit():
+            self.db.execute("INSERT OR IGNORE INTO rounds (release, round, seed) VALUES (?, ?, ?)", (release, round, seed))
+        return self.recorded_seed(release, round) or seed
+
+    def recorded_seed(self, release: str, round: int) -> str:
+        """The seed recorded for the round, '' when none is (a ledger of an older pressekit)."""
+        try:
+            row = self.db.execute("SELECT seed FROM rounds WHERE release = ? AND round = ?", (release, round)).fetchone()
+        except sqlite3.OperationalError:  # read-only ledger without the table
+            return ""
+        return str(row[0]) if row else ""
 
     def counts(self, release: str, round: int | None = None) -> Counter[str]:
         """Return how many rows of the round are in each state."""
@@ -173,6 +208,7 @@ def open_ledger(root: Path) -> Ledger:
         _check(db, path)
         db.execute("PRAGMA synchronous = FULL")  # a committed `sending` must survive a power cut
         _upgrade(db)
+        _extend(db)
         db.isolation_level = "DEFERRED"
     except BaseException:
         db.close()
@@ -268,6 +304,13 @@ def _create(path: Path) -> None:
             os.link(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _extend(db: sqlite3.Connection) -> None:
+    """Add what later versions record beside the deliveries: the shuffle seeds and the acceptance times."""
+    db.executescript(_ROUNDS)
+    if "accepted" not in {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}:
+        db.execute(_ACCEPTED)
 
 
 def _upgrade(db: sqlite3.Connection) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from email.utils import format_datetime, formataddr
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -65,6 +65,27 @@ class PhotoView:
     print_size: int | None
     rights: Rights | None
 
+    @property
+    def short_alt(self) -> str:
+        """The alt text cut at a word to at most ALT_MAX characters: shown in a small box when images are
+        blocked, above the caption that says the rest."""
+        if len(self.alt) <= ALT_MAX:
+            return self.alt
+        return self.alt[:ALT_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:.-–") + "…"
+
+
+ALT_MAX = 60
+
+
+@dataclass(frozen=True)
+class DownloadView:
+    """An attachment as the e-mail links it: `<title> (PDF, 1,2 MB): <url>`."""
+
+    title: str
+    kind: str   # the file's extension in capitals: PDF, DOCX ...
+    size: int
+    url: str
+
 
 @dataclass(frozen=True)
 class MailAttachment:
@@ -81,10 +102,15 @@ Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
 
 
 def render_email(release: Release, config: Config, variants: Variants, body_html: str, *,
-                 variant_files: Mapping[str, Path] | None = None, env: Environment | None = None) -> EmailParts:
-    """Return email.txt, email.html and release.eml of a release; raise MailError/HeaderError."""
+                 variant_files: Mapping[str, Path] | None = None, env: Environment | None = None,
+                 attachment_sizes: Mapping[str, int] | None = None) -> EmailParts:
+    """Return email.txt, email.html and release.eml of a release; raise MailError/HeaderError.
+
+    `attachment_sizes` (file -> bytes) is what the build measured; without it the files are measured here.
+    """
     env = env or mail_environment(config)  # a caller rendering many releases passes one environment
-    context = email_context(release, config, variants, body_html)
+    sizes = measure_attachments(release) if attachment_sizes is None else attachment_sizes
+    context = email_context(release, config, variants, body_html, sizes)
     layout = "email-ots.txt" if config.email.layout == "ots" else "email.txt"
     with reporting_template_errors(config.root, display_path(release.source, config.root)):
         text = env.get_template(layout).render(context)
@@ -95,9 +121,11 @@ def render_email(release: Release, config: Config, variants: Variants, body_html
 
 
 def email_files(release: Release, config: Config, variants: Variants, body_html: str, *,
-                variant_files: Mapping[str, Path] | None = None, env: Environment | None = None) -> list[OutputFile]:
+                variant_files: Mapping[str, Path] | None = None, env: Environment | None = None,
+                attachment_sizes: Mapping[str, int] | None = None) -> list[OutputFile]:
     """Return `<id>/email.txt`, `<id>/email.html` and `<id>/release.eml` as output files."""
-    parts = render_email(release, config, variants, body_html, variant_files=variant_files, env=env)
+    parts = render_email(release, config, variants, body_html, variant_files=variant_files, env=env,
+                         attachment_sizes=attachment_sizes)
     return [
         OutputFile(f"{release.id}/email.txt", parts.text.encode("utf-8")),
         OutputFile(f"{release.id}/email.html", parts.html.encode("utf-8")),
@@ -126,9 +154,19 @@ def mail_environment(config: Config) -> Environment:
     return env
 
 
-def email_context(release: Release, config: Config, variants: Variants, body_html: str) -> dict[str, Any]:
+def measure_attachments(release: Release) -> dict[str, int]:
+    """Return file -> size in bytes of the release's attachments; raise MailError when one is unreadable."""
+    try:
+        return {a.file: a.path.stat().st_size for a in release.attachments}
+    except OSError as exc:
+        raise MailError(f"{release.id}: cannot read the attachment {exc.filename}: {exc.strerror}") from exc
+
+
+def email_context(release: Release, config: Config, variants: Variants, body_html: str,
+                  attachment_sizes: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Return the template context shared by the text and HTML layouts."""
     page_url = config.release_url(release.id)
+    sizes = attachment_sizes or {}
     absolute = absolutize(body_html, page_url)
     blocks = html_to_blocks(absolute)
     return {
@@ -141,6 +179,11 @@ def email_context(release: Release, config: Config, variants: Variants, body_htm
         "contact": config.contact(release.contact),
         "dateline": one_line(release.dateline or config.site.dateline),
         "release_url": page_url,
+        "links": config.email.links,
+        "unsubscribe_address": unquote(urlsplit(config.send.unsubscribe_mailto).path),
+        "zip_url": f"{page_url}fotos.zip" if release.photos else "",
+        "downloads": [DownloadView(one_line(a.title), PurePosixPath(a.file).suffix.lstrip(".").upper() or "Datei",
+                                   sizes.get(a.file, 0), page_url + quote(a.file)) for a in release.attachments],
     }
 
 

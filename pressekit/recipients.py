@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .addresses import ascii_domain
 from .errors import SourceError
 
 COLUMNS = ("email", "name", "tags")
@@ -85,10 +86,7 @@ def normalize_address(raw: str) -> str:
 
 
 def _punycode(domain: str) -> str:
-    try:
-        return domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise ValueError(f"has an invalid domain ({domain!r})") from None
+    return ascii_domain(domain)
 
 
 def check_name(name: str) -> str | None:

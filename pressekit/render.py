@@ -107,7 +107,7 @@ class Renderer:
         pages = PageRenderer(self.env, self.config, self.pages.feeds, lambda r: job.banner)
         files = [pages.release_page(release, body, job.variants, job.attachment_sizes, job.zip_size),
                  *mail.email_files(release, self.config, job.variants, body, variant_files=job.variant_files,
-                                   env=self.mail_env)]
+                                   env=self.mail_env, attachment_sizes=job.attachment_sizes)]
         written = {f.relpath: self.staging.write(f) for f in files}
         return Rendered(release.id, written, summary_of(release.summary, body))
 

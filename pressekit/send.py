@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING
 
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .config import RELEASES_DIR, Config, load_config
-from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
+from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
+from .dkim import load_signer
 from .errors import BuildFailed, PressekitError, SourceError, display_path
 from .ledger import Delivery, Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
 from .model import Release, lift_time
@@ -152,7 +153,11 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
         else:
             recipients, report, suppressions = choose_recipients(config, release, list_path, list_shown)
         secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
-        composer = Composer(config, release, secret, *release_photos(config, release, progress), audience=audience)
+        signer, problems = load_signer(config, environ)
+        if problems:
+            raise BuildFailed(problems)
+        composer = Composer(config, release, secret, *release_photos(config, release, progress), audience=audience,
+                            signer=signer)
         return _deliver(config, release, recipients, report, composer, options, list_shown, rate, clock, retry,
                         progress, environ, suppressions)
 
@@ -163,7 +168,7 @@ def _deliver(config: Config, release: Release, recipients: list[Recipient], repo
              suppressions: Suppressions) -> SendReport:
     if options.dry_run:
         check_addressable(composer, recipients, list_shown)
-        return _dry_run(config, release, recipients, composer, options, report)
+        return _dry_run(config, release, recipients, composer, options, report, clock.now())
     password = smtp_password(config.smtp, environ)
     with _release_lock(config.root, release.id):
         if options.new_ledger:
@@ -177,6 +182,7 @@ def _deliver(config: Config, release: Release, recipients: list[Recipient], repo
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
                     _open_session(session, recipients, list_shown)
                     check_addressable(composer, recipients, list_shown)
+                    ledger.round_seed(release.id, report.round, shuffle_seed(release.id, report.round))
                     ledger.add_pending(release.id, report.round, [j.new_delivery() for j in jobs], clock.now())
                     DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
                                  rate, progress, suppressions).run(jobs)
@@ -186,6 +192,11 @@ def _deliver(config: Config, release: Release, recipients: list[Recipient], repo
         finally:
             ledger.close()
     return report
+
+
+def load_site_config(root: Path) -> Config:
+    """The site's configuration; raise BuildFailed with every problem."""
+    return _load_config(root)
 
 
 def _load_config(root: Path) -> Config:
@@ -267,7 +278,7 @@ def _suppressions(config: Config) -> Suppressions:
 
 
 def _dry_run(config: Config, release: Release, recipients: list[Recipient], composer: Composer,
-             options: SendOptions, report: SendReport) -> SendReport:
+             options: SendOptions, report: SendReport, when: datetime) -> SendReport:
     """Write what a real run would send to `.pressekit/outbox/<id>/`; the ledger is only read."""
     ledger = _read_for_dry_run(config.root, options.new_ledger)
     try:
@@ -283,7 +294,7 @@ def _dry_run(config: Config, release: Release, recipients: list[Recipient], comp
     for n, job in enumerate(jobs, 1):
         name = re.sub(r"[^A-Za-z0-9._@+-]", "_", job.recipient.address)
         path = folder / f"{n:0{width}d}-{name}.eml"
-        path.write_bytes(composer.message(job.recipient, job.message_id))
+        path.write_bytes(composer.message(job.recipient, job.message_id, when))
         report.outbox.append(path)
     return report
 

@@ -23,7 +23,11 @@ from pressekit.markup import render_html
 from pressekit.model import Release, Variant
 from pressekit.plaintext import html_to_blocks, html_to_lines, link_text, text_lines
 from pressekit.releases import CONTROL, LINE_BREAKS, load_site
-from sitekit import CONFIG, SIMPLE, write_photo, write_site
+from sitekit import SIMPLE, write_photo, write_site
+from sitekit import CONFIG as LINKED_CONFIG
+
+# The press-service layout as SPEC section 5 defines it; tests/test_mail_links.py covers [email] links = true.
+CONFIG = LINKED_CONFIG + "links = false\n"
 
 BASE = "https://presse.beispielheim.example/"
 CVE_2024_6923 = "PM=?UTF-8?Q?=0A?=Bcc: x@example.org"
@@ -116,7 +120,7 @@ def hand_made_variants(release: Release) -> dict[tuple[str, str], tuple[Variant,
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, dict[str, Release]]:
-    root = write_site(tmp_path_factory.mktemp("site"), CASES)
+    root = write_site(tmp_path_factory.mktemp("site"), CASES, config=CONFIG)
     for release_id, files in PHOTO_FILES.items():
         for name in files:
             write_photo(root / "releases" / release_id / name, size=(60, 40))
@@ -427,7 +431,8 @@ def test_message_is_deterministic(site) -> None:
 
 def test_long_paragraph_and_title_keep_lines_short(tmp_path: Path) -> None:
     long = "Sehr " + "langer " * 400 + "Absatz mit Umlauten äöü."
-    root = write_site(tmp_path, {"2025-03-04-lang": f"---\ntitle: {'Überlänge ' * 60}Ende\ndate: 2025-03-04\n---\n{long}\n"})
+    root = write_site(tmp_path, {"2025-03-04-lang": f"---\ntitle: {'Überlänge ' * 60}Ende\ndate: 2025-03-04\n---\n{long}\n"},
+                      config=CONFIG)
     config, (release,) = load_site(root)
     parts = render_email(release, config, {}, render_html(release.body))
     assert len(parts.text.split("\n")[1].encode()) > 2000
