@@ -277,7 +277,7 @@ def test_check_reports_errors_and_warnings_of_every_file_in_one_run(editorial_si
     code, out, _ = run("check", "--site", str(editorial_site), "--now", NOW)
     assert code == 1
     assert "releases/2026-11-22-kaputt/index.md:3: error: date: '2026-13-01' is not a valid date" in out
-    assert out.endswith("5 releases checked: 3 errors, 9 warnings.\n")
+    assert out.endswith("5 releases checked: 3 errors, 10 warnings.\n")
 
 
 def test_check_reports_photo_problems(tmp_path: Path) -> None:

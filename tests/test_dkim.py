@@ -62,7 +62,7 @@ def verify(message: bytes, record: str) -> bool:
 
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PRESSEKIT_UNSUBSCRIBE_SECRET", "geheimnis")
+    monkeypatch.setenv("PRESSEKIT_UNSUBSCRIBE_SECRET", "geheimnis-" * 4)
 
 
 def test_every_sent_message_verifies_against_the_generated_key(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ Die Bauarbeiten dauerten „nur“ sechs Monate und kosteten 1,9 Millionen Euro,
 
 @pytest.mark.skipif(shutil.which("spamassassin") is None, reason="Debian's spamassassin is not installed")
 def test_spamassassin_scores_a_delivered_message_below_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PRESSEKIT_UNSUBSCRIBE_SECRET", "geheimnis")
+    monkeypatch.setenv("PRESSEKIT_UNSUBSCRIBE_SECRET", "geheimnis-" * 4)
     handler = FaultyHandler()
     with smtp_server(handler) as controller:
         root = write_site(tmp_path / "site", {RID: RELEASE}, CONFIG + '''
