@@ -6,11 +6,15 @@ import html
 import re
 from functools import lru_cache
 from urllib.parse import urljoin
+from xml.etree.ElementTree import Element
 
 import markdown  # type: ignore[import-untyped]
 import nh3
-from markdown.treeprocessors import InlineProcessor  # type: ignore[import-untyped]
+from markdown.extensions import Extension  # type: ignore[import-untyped]
+from markdown.treeprocessors import Treeprocessor  # type: ignore[import-untyped]
+from markdown.util import AtomicString  # type: ignore[import-untyped]
 
+from .errors import PressekitError
 from .slugs import slugify
 
 EXTENSIONS = ["abbr", "attr_list", "def_list", "fenced_code", "footnotes", "tables", "sane_lists", "toc"]
@@ -39,41 +43,61 @@ URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _INLINE_TRIGGER = re.compile(r"[*_\[\]<>`&\\!\x02\x03]|  \n")
 
 
-class _QuickInline(InlineProcessor):  # type: ignore[misc]
-    """Python-Markdown's inline processor, skipping text in which no inline pattern can start.
+class _PlainText(Treeprocessor):  # type: ignore[misc]
+    """Marks text in which no inline pattern can start as AtomicString, so the inline step passes it by.
 
     Most paragraphs of a press release are plain sentences; trying some twenty patterns at
     every position of them is the slowest part of Python-Markdown. Abbreviations (`*[X]: ...`)
-    make plain words patterns, so a document defining them takes the full path.
+    make plain words patterns (and skip atomic text), so a document defining them is left alone.
     """
 
-    quick = True
+    def run(self, root: Element) -> None:
+        if self.md.treeprocessors["abbr"].abbrs:
+            return
+        for element in root.iter():
+            if element is root:
+                continue
+            if _is_plain(element.text):
+                element.text = AtomicString(element.text)
+            if _is_plain(element.tail):
+                element.tail = AtomicString(element.tail)
 
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
-        if self.quick and patternIndex == 0 and not _INLINE_TRIGGER.search(data):
-            return data
-        handled: str = super()._InlineProcessor__handleInline(data, patternIndex)
-        return handled
+
+def _is_plain(text: str | None) -> bool:
+    return bool(text) and not isinstance(text, AtomicString) and not _INLINE_TRIGGER.search(text)
+
+
+class _PlainTextExtension(Extension):  # type: ignore[misc]
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
+        md.treeprocessors.register(_PlainText(md), "plain-text", 21)  # just before "inline" (20)
+
+
+class MarkupError(PressekitError):
+    """A body that Python-Markdown cannot render (nested too deeply for the interpreter's stack)."""
 
 
 @lru_cache(maxsize=1)
 def _converter() -> markdown.Markdown:
-    md = markdown.Markdown(
-        extensions=EXTENSIONS,
+    return markdown.Markdown(
+        extensions=[*EXTENSIONS, _PlainTextExtension()],
         extension_configs={"toc": {"slugify": slugify, "toc_depth": "2-6"},
                            "footnotes": {"BACKLINK_TITLE": "Zurück zum Text (Fußnote %d)"}},
         output_format="html",
     )
-    md.treeprocessors.register(_QuickInline(md), "inline", 20)
-    return md
 
 
 def render_html(source: str) -> str:
-    """Return the body as HTML with raw HTML sanitised (no script, no handlers, no javascript: links)."""
+    """Return the body as HTML with raw HTML sanitised (no script, no handlers, no javascript: links).
+
+    Raises MarkupError for a body nested too deeply to render; validation (`body_problems`)
+    rejects such bodies with their line first.
+    """
     md = _converter()
     md.reset()
-    md.treeprocessors["inline"].quick = "*[" not in source
-    raw = md.convert(source)
+    try:
+        raw = md.convert(source)
+    except RecursionError:
+        raise MarkupError("the text is nested too deeply to render; check it with 'pressekit check'") from None
     return sanitize(raw)
 
 
