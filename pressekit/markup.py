@@ -101,6 +101,67 @@ def render_html(source: str) -> str:
     return sanitize(raw)
 
 
+MAX_NESTING = 20  # list and quote levels; Python-Markdown recurses once per level
+MAX_UNCLOSED_TAGS = 20  # '<b' without '>': each costs Python-Markdown a scan to the end of the text
+MAX_EMPHASIS_MARKS = 500  # '*' and '_' in one paragraph: emphasis nests as deep as there are marks
+
+_CONTAINER = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)| {0,3}>[ \t]?")
+_THEMATIC_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+_TAG_START = re.compile(r"[A-Za-z/!?]")
+
+Problem = tuple[int, str, "str | None"]  # (line within the body, counted from 0; message; hint)
+
+
+def body_problems(body: str) -> list[Problem]:
+    """What makes a body too deep or too costly to render: lists nested too deep, unclosed tags, emphasis floods."""
+    return [*_nesting_problems(body), *_unclosed_tag_problems(body), *_emphasis_problems(body)]
+
+
+def nesting_depth(line: str) -> int:
+    """How many lists and quotes a line of Markdown opens or continues (indentation counts 4 columns a level)."""
+    if _THEMATIC_BREAK.fullmatch(line):
+        return 0
+    text = line.expandtabs(4)
+    rest = text.lstrip(" ")
+    depth = (len(text) - len(rest)) // 4
+    while rest and (m := _CONTAINER.match(rest)):
+        depth, rest = depth + 1, rest[m.end():]
+    return depth
+
+
+def _nesting_problems(body: str) -> list[Problem]:
+    for number, line in enumerate(body.split("\n")):
+        if (depth := nesting_depth(line)) > MAX_NESTING:
+            return [(number, f"lists and quotes are nested {depth} levels deep here; the limit is {MAX_NESTING}",
+                     "flatten the list: deeper levels cannot be read in an e-mail or feed either")]
+    return []
+
+
+def _unclosed_tag_problems(body: str) -> list[Problem]:
+    pieces = body.split("<")
+    unclosed, offset, first = 0, len(pieces[0]), -1
+    for before, piece in zip(pieces, pieces[1:]):
+        if _TAG_START.match(piece) and ">" not in piece and not before.endswith("\\"):
+            unclosed += 1
+            first = offset if first < 0 else first
+        offset += len(piece) + 1
+    if unclosed <= MAX_UNCLOSED_TAGS:
+        return []
+    return [(body.count("\n", 0, first), f"the body has {unclosed:,} '<' that open an HTML tag without a closing '>'; "
+             f"the limit is {MAX_UNCLOSED_TAGS}", "write \\< for a '<' that does not start a tag")]
+
+
+def _emphasis_problems(body: str) -> list[Problem]:
+    line = 0
+    for paragraph in re.split(r"(\n[ \t]*\n)", body):
+        marks = paragraph.count("*") + paragraph.count("_")
+        if marks > MAX_EMPHASIS_MARKS and not paragraph.startswith("\n"):
+            return [(line, f"this paragraph has {marks:,} '*' and '_' characters; the limit is {MAX_EMPHASIS_MARKS}",
+                     "emphasis this deep cannot be rendered; write \\* for a literal '*'")]
+        line += paragraph.count("\n")
+    return []
+
+
 def sanitize(fragment: str) -> str:
     """Keep only allowlisted tags, attributes and URL schemes."""
     return nh3.clean(

@@ -20,6 +20,7 @@ from .cache import file_stamp
 from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
+from .markup import body_problems
 from .model import Attachment, Photo, Release
 from .slugs import slugify
 
@@ -398,6 +399,9 @@ class _Validator:
                        "split the text or link a PDF attachment")
         elif body.count("[") > MAX_BRACKETS:
             self.error(first_line, f"the body has {body.count('['):,} '[' characters; the limit is {MAX_BRACKETS:,}")
+        else:
+            for offset, message, hint in body_problems(body):
+                self.error(first_line + offset, message, hint)
         for m in CONTROL.finditer(body):
             self.error(first_line + body.count("\n", 0, m.start()),
                        f"the body contains the control character U+{ord(m.group()):04X}",
