@@ -64,7 +64,7 @@ class _PlainText(Treeprocessor):  # type: ignore[misc]
 
 
 def _is_plain(text: str | None) -> bool:
-    return bool(text) and not isinstance(text, AtomicString) and not _INLINE_TRIGGER.search(text)
+    return text is not None and text != "" and not isinstance(text, AtomicString) and not _INLINE_TRIGGER.search(text)
 
 
 class _PlainTextExtension(Extension):  # type: ignore[misc]
