@@ -178,7 +178,8 @@ def _print_problems(problems: list[SourceError], count: int) -> None:
             click.echo()
         path = p.path
         kind = style("warning:", fg="yellow", bold=True) if p.warning else style("error:", fg="red", bold=True)
-        click.echo(f"{style(f'{p.path}:{p.line}:', bold=True)} {kind} {p.message}")
+        where = f"{p.path}:{p.line}:" if p.line else f"{p.path}:"  # line 0: a folder, not a line of a file
+        click.echo(f"{style(where, bold=True)} {kind} {p.message}")
         if p.hint:
             click.echo(f"  {style('hint:', fg='cyan')} {p.hint}")
     errors = sum(1 for p in problems if not p.warning)

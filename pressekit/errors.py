@@ -21,7 +21,8 @@ class SourceError:
     warning: bool = False
 
     def __str__(self) -> str:
-        text = f"{self.path}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
+        where = f"{self.path}:{self.line}" if self.line else self.path  # line 0: a folder, not a line of a file
+        text = f"{where}: {'warning: ' if self.warning else ''}{self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text

@@ -6,6 +6,7 @@ into False): typing is the job of the validation in `releases.py`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -44,9 +45,27 @@ def decode_source(raw: bytes, shown: str) -> tuple[str | None, list[SourceError]
                                   "save the file with UTF-8 encoding")]
 
 
+_ODD_BREAK = re.compile("[\u2028\u2029\x85]")  # line breaks to YAML and str.splitlines, not to editors
+_KEY = re.compile(r"\s*(?:-\s+)?([A-Za-z_][\w-]*)\s*:")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of text with their ends; only \\n ends a line (str.splitlines also breaks at U+2028 ...)."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def _odd_break(line: str, number: int, shown: str) -> SourceError:
+    char = _ODD_BREAK.search(line)
+    key = _KEY.match(line)
+    where = f"{key.group(1)}: " if key else ""
+    return SourceError(shown, number, f"{where}contains the invisible line break U+{ord(char.group()) if char else 0:04X}; "
+                       "expected a single line", "delete the character (it comes from pasting out of Word or a PDF)")
+
+
 def split_document(text: str, shown: str) -> tuple[Document | None, list[SourceError]]:
     """Split text into front matter and body, and parse the front matter."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     if not lines or lines[0].rstrip() != "---":
         return None, [SourceError(shown, 1, "index.md must start with front matter between '---' lines",
                                   "begin the file with '---', the fields, then '---'")]
@@ -56,6 +75,7 @@ def split_document(text: str, shown: str) -> tuple[Document | None, list[SourceE
                                   "add a line '---' after the last field")]
     errors = [SourceError(shown, i + 1, "a tab character in the front matter", "indent YAML with spaces")
               for i in range(1, end) if "\t" in lines[i]]
+    errors += [_odd_break(lines[i], i + 1, shown) for i in range(1, end) if _ODD_BREAK.search(lines[i])]
     if errors:
         return None, errors
     fields, errors = parse_yaml("".join(lines[1:end]), shown, first_line=2)

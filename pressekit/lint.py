@@ -130,7 +130,7 @@ def headings(body: str, first_line: int) -> Iterator[tuple[int, int, str]]:
     """(line, level, text) of every Markdown heading of the body, outside code blocks."""
     fence: str | None = None
     previous = ""
-    for number, line in enumerate(body.splitlines(), first_line):
+    for number, line in enumerate(body.split("\n"), first_line):
         if m := _FENCE.match(line):
             marker = m.group(1)
             if fence is None:
@@ -195,7 +195,7 @@ def _offline_when_linked(target: Release, source: Release, now: datetime) -> boo
 
 
 def _line_of(href: str, body: str, first_line: int) -> int:
-    for number, line in enumerate(body.splitlines(), first_line):
+    for number, line in enumerate(body.split("\n"), first_line):
         if href in line or html.escape(href, quote=False) in line:
             return number
     return first_line

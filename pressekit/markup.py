@@ -6,11 +6,15 @@ import html
 import re
 from functools import lru_cache
 from urllib.parse import urljoin
+from xml.etree.ElementTree import Element
 
 import markdown  # type: ignore[import-untyped]
 import nh3
-from markdown.treeprocessors import InlineProcessor  # type: ignore[import-untyped]
+from markdown.extensions import Extension  # type: ignore[import-untyped]
+from markdown.treeprocessors import Treeprocessor  # type: ignore[import-untyped]
+from markdown.util import AtomicString  # type: ignore[import-untyped]
 
+from .errors import PressekitError
 from .slugs import slugify
 
 EXTENSIONS = ["abbr", "attr_list", "def_list", "fenced_code", "footnotes", "tables", "sane_lists", "toc"]
@@ -39,42 +43,123 @@ URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _INLINE_TRIGGER = re.compile(r"[*_\[\]<>`&\\!\x02\x03]|  \n")
 
 
-class _QuickInline(InlineProcessor):  # type: ignore[misc]
-    """Python-Markdown's inline processor, skipping text in which no inline pattern can start.
+class _PlainText(Treeprocessor):  # type: ignore[misc]
+    """Marks text in which no inline pattern can start as AtomicString, so the inline step passes it by.
 
     Most paragraphs of a press release are plain sentences; trying some twenty patterns at
     every position of them is the slowest part of Python-Markdown. Abbreviations (`*[X]: ...`)
-    make plain words patterns, so a document defining them takes the full path.
+    make plain words patterns (and skip atomic text), so a document defining them is left alone.
     """
 
-    quick = True
+    def run(self, root: Element) -> None:
+        if self.md.treeprocessors["abbr"].abbrs:
+            return
+        for element in root.iter():
+            if element is root:
+                continue
+            if _is_plain(element.text):
+                element.text = AtomicString(element.text)
+            if _is_plain(element.tail):
+                element.tail = AtomicString(element.tail)
 
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
-        if self.quick and patternIndex == 0 and not _INLINE_TRIGGER.search(data):
-            return data
-        handled: str = super()._InlineProcessor__handleInline(data, patternIndex)
-        return handled
+
+def _is_plain(text: str | None) -> bool:
+    return text is not None and text != "" and not isinstance(text, AtomicString) and not _INLINE_TRIGGER.search(text)
+
+
+class _PlainTextExtension(Extension):  # type: ignore[misc]
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
+        md.treeprocessors.register(_PlainText(md), "plain-text", 21)  # just before "inline" (20)
+
+
+class MarkupError(PressekitError):
+    """A body that Python-Markdown cannot render (nested too deeply for the interpreter's stack)."""
 
 
 @lru_cache(maxsize=1)
 def _converter() -> markdown.Markdown:
-    md = markdown.Markdown(
-        extensions=EXTENSIONS,
+    return markdown.Markdown(
+        extensions=[*EXTENSIONS, _PlainTextExtension()],
         extension_configs={"toc": {"slugify": slugify, "toc_depth": "2-6"},
                            "footnotes": {"BACKLINK_TITLE": "Zurück zum Text (Fußnote %d)"}},
         output_format="html",
     )
-    md.treeprocessors.register(_QuickInline(md), "inline", 20)
-    return md
 
 
 def render_html(source: str) -> str:
-    """Return the body as HTML with raw HTML sanitised (no script, no handlers, no javascript: links)."""
+    """Return the body as HTML with raw HTML sanitised (no script, no handlers, no javascript: links).
+
+    Raises MarkupError for a body nested too deeply to render; validation (`body_problems`)
+    rejects such bodies with their line first.
+    """
     md = _converter()
     md.reset()
-    md.treeprocessors["inline"].quick = "*[" not in source
-    raw = md.convert(source)
+    try:
+        raw = md.convert(source)
+    except RecursionError:
+        raise MarkupError("the text is nested too deeply to render; check it with 'pressekit check'") from None
     return sanitize(raw)
+
+
+MAX_NESTING = 20  # list and quote levels; Python-Markdown recurses once per level
+MAX_UNCLOSED_TAGS = 20  # '<b' without '>': each costs Python-Markdown a scan to the end of the text
+MAX_EMPHASIS_MARKS = 500  # '*' and '_' in one paragraph: emphasis nests as deep as there are marks
+
+_CONTAINER = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)| {0,3}>[ \t]?")
+_THEMATIC_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+_TAG_START = re.compile(r"[A-Za-z/!?]")
+
+Problem = tuple[int, str, "str | None"]  # (line within the body, counted from 0; message; hint)
+
+
+def body_problems(body: str) -> list[Problem]:
+    """What makes a body too deep or too costly to render: lists nested too deep, unclosed tags, emphasis floods."""
+    return [*_nesting_problems(body), *_unclosed_tag_problems(body), *_emphasis_problems(body)]
+
+
+def nesting_depth(line: str) -> int:
+    """How many lists and quotes a line of Markdown opens or continues (indentation counts 4 columns a level)."""
+    if _THEMATIC_BREAK.fullmatch(line):
+        return 0
+    text = line.expandtabs(4)
+    rest = text.lstrip(" ")
+    depth = (len(text) - len(rest)) // 4
+    while rest and (m := _CONTAINER.match(rest)):
+        depth, rest = depth + 1, rest[m.end():]
+    return depth
+
+
+def _nesting_problems(body: str) -> list[Problem]:
+    for number, line in enumerate(body.split("\n")):
+        if (depth := nesting_depth(line)) > MAX_NESTING:
+            return [(number, f"lists and quotes are nested {depth} levels deep here; the limit is {MAX_NESTING}",
+                     "flatten the list: deeper levels cannot be read in an e-mail or feed either")]
+    return []
+
+
+def _unclosed_tag_problems(body: str) -> list[Problem]:
+    pieces = body.split("<")
+    unclosed, offset, first = 0, len(pieces[0]), -1
+    for before, piece in zip(pieces, pieces[1:]):
+        if _TAG_START.match(piece) and ">" not in piece and not before.endswith("\\"):
+            unclosed += 1
+            first = offset if first < 0 else first
+        offset += len(piece) + 1
+    if unclosed <= MAX_UNCLOSED_TAGS:
+        return []
+    return [(body.count("\n", 0, first), f"the body has {unclosed:,} '<' that open an HTML tag without a closing '>'; "
+             f"the limit is {MAX_UNCLOSED_TAGS}", "write \\< for a '<' that does not start a tag")]
+
+
+def _emphasis_problems(body: str) -> list[Problem]:
+    line = 0
+    for paragraph in re.split(r"(\n[ \t]*\n)", body):
+        marks = paragraph.count("*") + paragraph.count("_")
+        if marks > MAX_EMPHASIS_MARKS and not paragraph.startswith("\n"):
+            return [(line, f"this paragraph has {marks:,} '*' and '_' characters; the limit is {MAX_EMPHASIS_MARKS}",
+                     "emphasis this deep cannot be rendered; write \\* for a literal '*'")]
+        line += paragraph.count("\n")
+    return []
 
 
 def sanitize(fragment: str) -> str:

@@ -20,6 +20,7 @@ from .cache import file_stamp
 from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
+from .markup import body_problems
 from .model import Attachment, Photo, Release
 from .slugs import slugify
 
@@ -70,8 +71,11 @@ def find_bundles(folder: Path) -> list[Path]:
     return [Path(p) for p in _bundle_paths(folder)]
 
 
-def _bundle_paths(folder: Path) -> list[str]:
-    """find_bundles as strings: an archive has tens of thousands, and Path objects cost."""
+def _bundle_paths(folder: Path, links: list[str] | None = None) -> list[str]:
+    """find_bundles as strings: an archive has tens of thousands, and Path objects cost.
+
+    Symlinked folders are not followed; their paths are added to `links` for the caller to report.
+    """
     found: list[str] = []
     if not folder.is_dir():
         return []
@@ -83,8 +87,23 @@ def _bundle_paths(folder: Path) -> list[str]:
         if current != str(folder) and any(e.name == "index.md" and e.is_file() for e in entries):
             found.append(current + "/index.md")
             continue
-        stack.extend(e.path for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
+        visible = [e for e in entries if not e.name.startswith(".")]
+        stack.extend(e.path for e in visible if e.is_dir(follow_symlinks=False))
+        if links is not None:
+            links.extend(e.path for e in visible if e.is_symlink() and e.is_dir())
     return sorted(found)
+
+
+def link_problems(links: list[str], root: Path) -> list[SourceError]:
+    """A symlinked folder under releases/ is never published: say so instead of skipping it."""
+    site = root.resolve()
+    problems = []
+    for link in sorted(links):
+        where = "outside the site" if not Path(link).resolve().is_relative_to(site) else "elsewhere in the site"
+        problems.append(SourceError(display_path(Path(link), root), 0, f"a symlink to a folder {where}; "
+                                    "releases must be real folders inside the site",
+                                    "move or copy the folder into releases/ instead of linking it"))
+    return problems
 
 
 def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list[Release], list[SourceError]]:
@@ -94,7 +113,8 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
     root = str(config.root).rstrip("/") + "/"
     results: dict[str, tuple[Release | None, list[SourceError]]] = {}
     todo: list[tuple[str, tuple[int, int, int, int] | None]] = []
-    for source in _bundle_paths(config.root / RELEASES_DIR):
+    links: list[str] = []
+    for source in _bundle_paths(config.root / RELEASES_DIR, links):
         shown = source.removeprefix(root)
         release_id = os.path.basename(os.path.dirname(source))
         key = unicodedata.normalize("NFC", release_id).casefold()
@@ -114,6 +134,7 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
         results[source] = release, problems
         if cache is not None and stamp is not None:
             cache[source] = ((stamp, _referenced_stamps(release)), release, problems)
+    errors.extend(link_problems(links, config.root))
     releases = []
     for release, problems in results.values():
         errors.extend(problems)
@@ -155,6 +176,9 @@ def _referenced_stamps(release: object) -> tuple[object, ...]:
 def load_release(source: Path, config: Config) -> tuple[Release | None, list[SourceError]]:
     """Read one index.md into a Release, or None and the reasons."""
     shown = display_path(source, config.root)
+    if source.is_symlink() and not source.resolve().is_relative_to(source.parent.resolve()):
+        return None, [SourceError(shown, 1, "index.md is a link that leads outside the release folder",
+                                  "copy the file into the release folder instead of linking it")]
     text, errors = decode_source(source.read_bytes(), shown)
     if text is None:
         return None, errors
@@ -410,6 +434,9 @@ class _Validator:
                        "split the text or link a PDF attachment")
         elif body.count("[") > MAX_BRACKETS:
             self.error(first_line, f"the body has {body.count('['):,} '[' characters; the limit is {MAX_BRACKETS:,}")
+        else:
+            for offset, message, hint in body_problems(body):
+                self.error(first_line + offset, message, hint)
         for m in CONTROL.finditer(body):
             self.error(first_line + body.count("\n", 0, m.start()),
                        f"the body contains the control character U+{ord(m.group()):04X}",

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import markdown
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,13 +20,15 @@ REFERENCE = markdown.Markdown(
     output_format="html",
 )
 
-PIECES = st.sampled_from([
+PIECE_LIST = [
     "Wort", "Straße", "„Zitat“", " ", "  \n", "\n", "\n\n", "*", "**", "_", "[", "]", "(", ")", "<", ">", "`", "&",
     "&amp;", "\\", "!", "#", "## Titel\n", "- Punkt\n", "1. Punkt\n", "| a | b |\n|---|---|\n| 1 | 2 |\n",
     "[Link](https://example.org/)", "<https://example.org/>", "[^1]", "\n[^1]: Fußnote\n", "*[HTML]: Hypertext\n",
     "HTML", "<b>fett</b>", "<script>alert(1)</script>", '<a href="javascript:alert(1)">x</a>', "{: .klasse }",
     "```\ncode\n```\n", "Begriff\n: Erklärung\n", "![Bild](x.png)", "'", '"', "ä", "ß", "-", ":", "\t",
-])
+    "*Wort*", "_Wort_", "**fett**", "Zeile  \nneu", "a \\* b", "&copy;", "<b>", "`x`",
+]
+PIECES = st.sampled_from(PIECE_LIST)
 
 
 def reference_html(source: str) -> str:
@@ -37,6 +40,13 @@ def reference_html(source: str) -> str:
 @given(st.lists(PIECES, max_size=30).map("".join))
 def test_quick_inline_path_equals_python_markdown(source: str) -> None:
     assert markup.render_html(source) == reference_html(source)
+
+
+@pytest.mark.parametrize("piece", PIECE_LIST)
+def test_plain_text_path_keeps_every_single_pattern(piece: str) -> None:
+    # One pattern in otherwise plain text: the text node the plain-text path must not skip.
+    for source in (f"Ein Satz {piece} im Text.", f"- Punkt {piece} Ende\n", f"## Titel {piece}\n\nText *x* {piece} y"):
+        assert markup.render_html(source) == reference_html(source)
 
 
 class _Active(HTMLParser):
