@@ -102,7 +102,7 @@ def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult
                  summaries: dict[str, str], pages: PageRenderer, groups: _Groups, pool: RenderPool,
                  report: Counts) -> None:
     """Index, year and tag pages whose items changed."""
-    teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
+    teasers = [teaser_of(r, summaries[r.id], made.variants, config) for r in chosen]
     teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
     todo: dict[str, tuple[str, ListPage]] = {}
     for spec in _list_specs(pages, config, teasers):

@@ -33,9 +33,9 @@ from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from feedgen.util import xml_elem  # type: ignore[import-untyped]
 from lxml import etree  # type: ignore[import-untyped]
 
-from .config import Config, Contact, Rights
+from .config import Config
 from .markup import absolutize, summary_of
-from .model import NEWS_WINDOW, Photo, Release, Variant, web_variant
+from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant
 from .output import OutputFile
 from .slugs import slugify
 
@@ -71,14 +71,18 @@ class _File:
 @dataclass(frozen=True)
 class _FeedPhoto:
     photo: Photo
-    rights: Rights | None
-    copyright: str           # the rights' copyright, else the organisation
+    rights: Rights
+    usage: PhotoRights
     files: tuple[_File, ...]
     web: _File               # the file shown in readers and sent as the RSS enclosure
 
     @property
+    def copyright(self) -> str:
+        return self.usage.copyright
+
+    @property
     def credit_line(self) -> str:
-        return f"{self.photo.caption} Foto: {self.photo.credit}"
+        return f"{self.photo.labelled_caption} Foto: {self.photo.credit}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ def _item(release: Release, config: Config, variants: Variants, body: str) -> _I
     published = release.published.astimezone(tz)
     updated = max(release.updated, release.published).astimezone(tz) if release.updated else published
     return _Item(release, url, summary_of(release.summary, body), _content_html(release, body, url, photos),
-                 published, updated, config.contact(release.contact), photos)
+                 published, updated, release.contact, photos)
 
 
 def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Variant, ...]) -> _FeedPhoto:
@@ -169,14 +173,14 @@ def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Vari
     if made:
         files = tuple(_File(v.name, base + quote(v.relpath), _mime_type(v.relpath), v.size, v.width, v.height)
                       for v in made)
-        web = files[made.index(web_variant(made, config.burnt_variants))]
+        picked = config.roles.pick(made)
+        assert picked is not None
+        web = files[made.index(picked.web)]
     else:
         web = _File("original", f"{base}{release.id}/{quote(photo.file)}", _mime_type(photo.file),
                     photo.path.stat().st_size)
         files = (web,)
-    rights = config.rights_for(photo.rights)
-    copyright = rights.copyright if rights and rights.copyright else config.site.organisation
-    return _FeedPhoto(photo, rights, copyright, files, web)
+    return _FeedPhoto(photo, photo.rights, photo.usage, files, web)
 
 
 def _mime_type(path: str) -> str:
@@ -264,15 +268,14 @@ def _media_group(parent: Any, photo: _FeedPhoto) -> None:
             attrs["isDefault"] = "true"
         xml_elem(f"{{{MEDIA_NS}}}content", group, attrib=attrs)
     xml_elem(f"{{{MEDIA_NS}}}title", group, type="plain").text = photo.photo.alt
-    xml_elem(f"{{{MEDIA_NS}}}description", group, type="plain").text = photo.photo.caption
+    xml_elem(f"{{{MEDIA_NS}}}description", group, type="plain").text = photo.photo.labelled_caption
     xml_elem(f"{{{MEDIA_NS}}}credit", group, role="photographer", scheme="urn:ebu").text = photo.photo.credit
     # no url attribute on media:copyright: feedparser then drops the text
     xml_elem(f"{{{MEDIA_NS}}}copyright", group).text = photo.copyright
-    if photo.rights:
-        license_ = xml_elem(f"{{{MEDIA_NS}}}license", group)
-        if photo.rights.url:
-            license_.attrib.update({"type": "text/html", "href": photo.rights.url})
-        license_.text = photo.rights.label
+    license_ = xml_elem(f"{{{MEDIA_NS}}}license", group)
+    if photo.usage.url:
+        license_.attrib.update({"type": "text/html", "href": photo.usage.url})
+    license_.text = photo.usage.usage_terms
 
 
 def _generator(config: Config, self_url: str, alternate: str, self_type: str) -> FeedGenerator:
@@ -419,13 +422,12 @@ def _json_item(item: _Item) -> dict[str, Any]:
 
 
 def _json_photo(photo: _FeedPhoto) -> dict[str, Any]:
-    rights = photo.rights
+    usage = photo.usage
     return {
-        "caption": photo.photo.caption,
+        "caption": photo.photo.labelled_caption,
         "credit": photo.photo.credit,
         "alt": photo.photo.alt,
-        "rights": {"label": rights.label if rights else "", "copyright": photo.copyright,
-                   "url": rights.url if rights else ""},
+        "rights": {"label": usage.usage_terms, "copyright": usage.copyright, "url": usage.url},
         "variants": [
             {"name": f.name, "url": f.url, "mime_type": f.mime_type, "size_in_bytes": f.size,
              **({"width": f.width, "height": f.height} if f.width else {})}

@@ -100,7 +100,7 @@ def _field_warnings(release: Release, config: Config, lines: dict[str, int], now
         lifted = lift_time(release.embargo, config.site.tz)
         yield (lines.get("embargo", 1), f"embargo: {lifted} has already passed; the release goes online "
                "with the next build", "check the date of the embargo, or remove the line if that is intended")
-    if config.contact(release.contact) is None:
+    if release.contact is None:
         yield (lines.get("contact", 1), "the release has no contact and pressekit.toml has no default contact",
                "add a [contacts.pressestelle] table to pressekit.toml")
 

@@ -43,20 +43,27 @@ _PLACEHOLDERS = {"tbd", "tba", "todo", "xxx", "foto", "fotos", "bild", "photo", 
 class PhotoMeta:
     """The texts every variant of one photo carries in its metadata."""
 
-    credit: str          # Fotonachweis: dc:creator, photoshop:Credit, IIM By-line and Credit, EXIF Artist
+    credit: str          # Fotonachweis: photoshop:Credit, IIM Credit
     caption: str         # dc:description, IIM Caption, EXIF ImageDescription
     alt: str             # Iptc4xmpCore:AltTextAccessibility
     copyright: str       # dc:rights, IIM Copyright Notice, EXIF Copyright
     usage_terms: str     # xmpRights:UsageTerms (the rights label)
-    web_statement: str   # xmpRights:WebStatement (the rights URL)
+    web_statement: str   # xmpRights:WebStatement and plus:Licensor (the rights URL)
+    creator: str = ""    # the photographer: dc:creator, IIM By-line, EXIF Artist (empty: the credit)
+    source_type: str = ""  # Iptc4xmpExt:DigitalSourceType (IPTC NewsCodes URI)
+
+    @property
+    def by_line(self) -> str:
+        """Who made the picture: the photographer when named, else the whole credit."""
+        return self.creator or self.credit
 
 
 def photo_meta(photo: Photo, config: Config) -> PhotoMeta:
     """Return the metadata texts of `photo`: its credit, caption and alt, and its rights' texts."""
-    rights = config.rights_for(photo.rights)
-    return PhotoMeta(credit=photo.credit, caption=photo.caption, alt=photo.alt,
-                     copyright=(rights.copyright if rights and rights.copyright else photo.credit),
-                     usage_terms=rights.label if rights else "", web_statement=rights.url if rights else "")
+    usage = photo.usage
+    return PhotoMeta(credit=usage.credit, creator=usage.creator, caption=photo.labelled_caption, alt=photo.alt,
+                     copyright=usage.copyright, usage_terms=usage.usage_terms, web_statement=usage.url,
+                     source_type=photo.digital_source_type)
 
 
 def looks_placeholder(text: str) -> bool:
@@ -112,7 +119,7 @@ def _alt(tag: str, value: str) -> str:
 def build_xmp(meta: PhotoMeta) -> bytes:
     """Return a UTF-8 XMP packet with the IPTC Core/Extension fields of `meta`."""
     parts = [
-        f"   <dc:creator><rdf:Seq><rdf:li>{escape(_clip(meta.credit))}</rdf:li></rdf:Seq></dc:creator>\n",
+        f"   <dc:creator><rdf:Seq><rdf:li>{escape(_clip(meta.by_line))}</rdf:li></rdf:Seq></dc:creator>\n",
         f"   <photoshop:Credit>{escape(_clip(meta.credit))}</photoshop:Credit>\n",
         _alt("dc:description", meta.caption),
         _alt("Iptc4xmpCore:AltTextAccessibility", meta.alt),
@@ -152,7 +159,7 @@ def _iim_text(text: str) -> bytes:
 
 def build_iim(meta: PhotoMeta) -> bytes:
     """Return the IPTC-IIM datasets: 1:90 UTF-8 marker, 2:80 By-line, 2:110 Credit, 2:116 Copyright, 2:120 Caption."""
-    fields = [(80, meta.credit), (110, meta.credit), (116, meta.copyright), (120, meta.caption)]
+    fields = [(80, meta.by_line), (110, meta.credit), (116, meta.copyright), (120, meta.caption)]
     return (
         _dataset(1, 0, b"\x00\x04")          # envelope record version 4
         + _dataset(1, 90, b"\x1b%G")         # coded character set: UTF-8
@@ -190,7 +197,7 @@ def credits_text(release: Release, config: Config, members: Sequence[tuple[str, 
     lines = [f"Bildnachweis: {release.title}", config.site.organisation]
     for name, photo in members:
         meta = photo_meta(photo, config)
-        lines += ["", name, f"Bildunterschrift: {photo.caption}", f"Foto: {photo.credit}"]
+        lines += ["", name, f"Bildunterschrift: {meta.caption}", f"Foto: {photo.credit}"]
         lines += [f"Nutzungsrechte: {meta.usage_terms}"] if meta.usage_terms else []
         lines += [f"Nutzungsbedingungen: {meta.web_statement}"] if meta.web_statement else []
         lines.append(f"Copyright: {meta.copyright}")

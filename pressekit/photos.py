@@ -192,10 +192,9 @@ def _upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if orientation >= 5 else size
 
 
-def print_spec(variants: Sequence[VariantSpec]) -> VariantSpec:
-    """Return the print variant: the widest with credit "metadata", else the widest of all."""
-    clean = [v for v in variants if v.credit == "metadata"]
-    return max(clean or variants, key=lambda v: v.width)
+def print_spec(config: Config) -> VariantSpec:
+    """Return the print variant, as the site's variant roles choose it."""
+    return next(v for v in config.variants if v.name == config.roles.print)
 
 
 def photo_warnings(photo: Photo, config: Config, shown_source: str, index: int | None = None) -> list[SourceError]:
@@ -206,7 +205,7 @@ def photo_warnings(photo: Photo, config: Config, shown_source: str, index: int |
             w, h = _upright(image.size, _orientation(image))
     except PhotoProblem:
         return out  # check_photo reports it
-    need = print_spec(config.variants).width
+    need = print_spec(config).width
     if w * h < MIN_PRINT_PIXELS or w < need:
         field = f"photos[{index}].file" if index is not None else "photo file"
         out.append(SourceError(shown_source, photo.line, f"{field}: {photo.file} is {w} × {h} pixels, too small for print",
@@ -435,7 +434,7 @@ def _exif(meta: PhotoMeta) -> bytes:
     """Return our own EXIF: Artist, Copyright, ImageDescription in ASCII, and ColorSpace sRGB."""
     exif = Image.Exif()
     exif[0x010E] = to_ascii(meta.caption)[:XMP_MAX_CHARS]
-    exif[0x013B] = to_ascii(meta.credit)[:XMP_MAX_CHARS]
+    exif[0x013B] = to_ascii(meta.by_line)[:XMP_MAX_CHARS]
     exif[0x8298] = to_ascii(meta.copyright)[:XMP_MAX_CHARS]
     exif[0x8769] = {0xA001: 1}
     return exif.tobytes()
@@ -640,7 +639,7 @@ def _variant(release: Release, photo: Photo, spec: VariantSpec, path: Path) -> V
 
 def _zip_file(release: Release, config: Config, root: Path, plans: Sequence[_Plan]) -> OutputFile:
     """Return fotos.zip of a release (cached by its contents) as an OutputFile."""
-    spec = print_spec(config.variants)
+    spec = print_spec(config)
     members = [(f"{p.photo.stem}-{spec.name}.jpg", p.photo, dict((s.name, path) for s, path in p.cached)[spec.name])
                for p in plans]
     text = credits_text(release, config, [(name, photo) for name, photo, _ in members])

@@ -23,7 +23,7 @@ from PIL import Image, ImageCms, ImageDraw, IptcImagePlugin
 from photo_helpers import ADOBE_RGB, SiteMaker, rgb_profile
 from pressekit import photos
 from pressekit.config import VariantSpec
-from pressekit.model import Photo
+from pressekit.model import Photo, Rights, variant_roles
 from pressekit.photometa import PhotoMeta, build_app13, build_iim, build_xmp, splice_segment, to_ascii
 
 SMALL = (VariantSpec("thumb", 120, "burn", 85), VariantSpec("web", 300, "burn", 85),
@@ -528,7 +528,7 @@ PREFIXES = [b"", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"\x89PNG\r\n\x1a\n",
 def _run_job_on(path: Path, data: bytes) -> None:
     """Write `data` to `path`; check it and make a variant: only our errors may come out."""
     path.write_bytes(data)
-    photo = Photo(path.name, path, "c", "k", "a", "press", 3)
+    photo = Photo(path.name, path, "c", "k", "a", Rights("press", "p"), 3)
     for error in photos.check_photo(photo, SHOWN, 0):
         assert error.message.startswith(f"photos[0].file: {path.name} ")
     job = photos._Job(path, PhotoMeta("k", "c", "a", "", "", ""), ((SMALL[0], path.with_suffix(".out")),))
@@ -673,5 +673,5 @@ def test_zip_and_variants_are_deterministic(site: SiteMaker, tmp_path: Path) -> 
 
 def test_print_variant_is_the_widest_clean_one() -> None:
     specs = (VariantSpec("a", 500, "burn", 85), VariantSpec("b", 900, "burn", 85), VariantSpec("c", 700, "metadata", 92))
-    assert photos.print_spec(specs).name == "c"
-    assert photos.print_spec(specs[:2]).name == "b"
+    assert variant_roles([(s.name, s.width, s.credit == "burn") for s in specs]).print == "c"
+    assert variant_roles([(s.name, s.width, s.credit == "burn") for s in specs[:2]]).print == "b"

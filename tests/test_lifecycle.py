@@ -1,0 +1,123 @@
+"""After a release is out: validation of corrections, withdrawals and photo lifecycle fields; one
+PhotoRights value per photo read by every output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pressekit.cli import main
+from sitekit import CONFIG, write_photo, write_release, write_site
+
+NOW = "2025-07-10T12:00:00+02:00"
+EXIFTOOL = shutil.which("exiftool")
+
+RELEASE = """\
+---
+title: Vermisster Junge wieder da
+date: 2025-07-02T10:00:00+02:00
+photos:
+  - file: junge.jpg
+    caption: Der vermisste Junge
+    credit: Jana Beispiel/ Landkreis Beispielheim
+    alt: Ein Junge mit roter Mütze
+    rights: ohne
+    photographer: Jana Beispiel
+---
+Die Polizei bittet um Mithilfe.
+"""
+
+RIGHTS_WITHOUT_COPYRIGHT = CONFIG.replace("[rights.press]", '[rights.ohne]\nlabel = "Nur zur Fahndung"\n\n[rights.press]')
+
+
+def build(root: Path, now: str = NOW) -> None:
+    result = CliRunner().invoke(main, ["build", "--site", str(root), "--now", now])
+    assert result.exit_code == 0, result.output
+
+
+def check(root: Path, now: str = NOW) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["check", "--site", str(root), "--now", now])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("fields, message", [
+    ("corrections:\n  - date: 2025-07-01T09:00:00+02:00\n    text: Falsche Uhrzeit.\n",
+     "releases/x/index.md:5: corrections[0].date: 2025-07-01T09:00:00+02:00 is before the release's date "
+     "2025-07-02T10:00:00+02:00"),
+    ("corrections:\n  - date: 2025-07-03T09:00:00+02:00\n", "releases/x/index.md:5: corrections[0].text: is missing"),
+    ("withdrawn:\n  date: 2025-07-03T09:00:00+02:00\n", "releases/x/index.md:5: withdrawn.reason: is missing"),
+    ("withdrawn:\n  date: 2025-07-03\n  reason: ''\n", "releases/x/index.md:6: withdrawn.reason: is missing"),
+    ("photos:\n  - file: a.jpg\n    caption: C\n    credit: K\n    alt: A\n    expires: 2025-07-01\n",
+     "releases/x/index.md:9: photos[0].expires: 2025-07-01T00:00:00+02:00 is not after the release's date "
+     "2025-07-02T10:00:00+02:00"),
+    ("photos:\n  - file: a.jpg\n    caption: C\n    credit: K\n    alt: A\n    source: AI\n",
+     "releases/x/index.md:9: photos[0].source: 'AI' is not a known source"),
+    ("photos:\n  - file: a.jpg\n    caption: C\n    credit: K\n    alt: A\n    symbolic: ja\n",
+     "releases/x/index.md:9: photos[0].symbolic: 'ja' is not true or false"),
+    ("withdrawn: ja\n", "releases/x/index.md:4: withdrawn: expected 'date: ...' and 'reason: ...' below it"),
+    ("corections: []\n", "releases/x/index.md:4: unknown field 'corections'"),
+])
+def test_bad_lifecycle_fields_are_errors_with_their_line(tmp_path: Path, fields: str, message: str) -> None:
+    root = write_site(tmp_path / "site")
+    folder = write_release(root, "x", "---\ntitle: T\ndate: 2025-07-02T10:00:00+02:00\n" + fields + "---\nText.\n")
+    write_photo(folder / "a.jpg", (900, 600))
+    code, output = check(root)
+    assert code == 1
+    assert re.sub(r"^(\S+:\d+: )", r"\1error: ", message) in output.splitlines(), output
+
+
+def _texts_of_copyright(root: Path) -> dict[str, str]:
+    """The copyright every output gives the one photo of the release."""
+    out = root / "output"
+    rid = "2025-07-02-junge"
+    page = (out / rid / "index.html").read_text("utf-8")
+    ld = json.loads(re.search(r'<script type="application/ld\+json">\s*(.*?)\s*</script>', page, re.S)
+                    .group(1).replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&"))
+    rights_line = re.search(r'<p class="rights">(.*?)</p>', page).group(1)
+    with zipfile.ZipFile(out / rid / "fotos.zip") as archive:
+        credits = archive.read("BILDNACHWEIS.txt").decode("utf-8")
+    mail_html = (out / rid / "email.html").read_text("utf-8")
+    feed = json.loads((out / "feed.json").read_text("utf-8"))
+    rss = (out / "feed.xml").read_text("utf-8")
+    xmp = (out / rid / "photos" / "junge-print.jpg").read_bytes()
+    found = {
+        "json-ld": ld["image"][0]["copyrightNotice"],
+        "page": rights_line.rsplit(" · ", 1)[1],
+        "BILDNACHWEIS": re.search(r"^Copyright: (.*)$", credits, re.M).group(1),
+        "e-mail": re.search(r" · (© [^·<]*?) ·", mail_html).group(1),
+        "feed.json": feed["items"][0]["_pressekit"]["photos"][0]["rights"]["copyright"],
+        "rss": re.search(r"<media:copyright>(.*?)</media:copyright>", rss).group(1),
+        "xmp": re.search(rb'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(.*?)</rdf:li>', xmp)
+               .group(1).decode("utf-8"),
+    }
+    return found
+
+
+def test_rights_without_copyright_give_one_copyright_everywhere(tmp_path: Path) -> None:
+    root = write_site(tmp_path / "site", {"2025-07-02-junge": RELEASE}, config=RIGHTS_WITHOUT_COPYRIGHT)
+    write_photo(root / "releases" / "2025-07-02-junge" / "junge.jpg", (900, 600))
+    build(root)
+    found = _texts_of_copyright(root)
+    assert found == dict.fromkeys(found, "© Jana Beispiel")
+    page = (root / "output" / "2025-07-02-junge" / "index.html").read_text("utf-8")
+    assert '"creator": {\n        "@type": "Person",\n        "name": "Jana Beispiel"\n      }' in page
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed (CI installs it)")
+def test_photographer_is_the_creator_and_the_credit_stays_whole(tmp_path: Path) -> None:
+    root = write_site(tmp_path / "site", {"2025-07-02-junge": RELEASE}, config=RIGHTS_WITHOUT_COPYRIGHT)
+    write_photo(root / "releases" / "2025-07-02-junge" / "junge.jpg", (900, 600))
+    build(root)
+    photo = root / "output" / "2025-07-02-junge" / "photos" / "junge-print.jpg"
+    tags = json.loads(subprocess.run([EXIFTOOL, "-json", "-G1", "-XMP-dc:Creator", "-IPTC:By-line",
+                                      "-XMP-photoshop:Credit", "-IPTC:Credit", "-IFD0:Artist", str(photo)],
+                                     capture_output=True, check=True, text=True).stdout)[0]
+    assert (tags["XMP-dc:Creator"], tags["IPTC:By-line"], tags["IFD0:Artist"]) == ("Jana Beispiel",) * 3
+    assert tags["XMP-photoshop:Credit"] == tags["IPTC:Credit"] == "Jana Beispiel/ Landkreis Beispielheim"
