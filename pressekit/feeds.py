@@ -22,8 +22,8 @@ import html
 import json
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone, tzinfo
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +35,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from .config import Config
 from .markup import absolutize, summary_of
-from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant
+from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant, lift_time
 from .output import OutputFile
 from .slugs import slugify
 
@@ -158,13 +158,22 @@ def _tag_page_url(config: Config, tag: str) -> str:
     return f"{config.site.base_url}themen/{slugify(tag)}/"
 
 
+WITHDRAWN_PREFIX = "ZURÜCKGEZOGEN: "
+
+
 def _item(release: Release, config: Config, variants: Variants, body: str) -> _Item:
     tz = config.site.tz
     url = config.release_url(release.id)
-    photos = tuple(_feed_photo(release, p, config, variants.get((release.id, p.file), ())) for p in release.photos)
     published = release.published.astimezone(tz)
-    updated = max(release.updated, release.published).astimezone(tz) if release.updated else published
-    return _Item(release, url, summary_of(release.summary, body), _content_html(release, body, url, photos),
+    if release.withdrawn is not None:  # same GUID, the reason instead of the text, no photos
+        withdrawn = replace(release, title=WITHDRAWN_PREFIX + release.title)
+        reason = release.withdrawn.reason
+        return _Item(withdrawn, url, reason, f"<p>{html.escape(reason)}</p>", published,
+                     max(release.withdrawn.date, release.published).astimezone(tz), release.contact, ())
+    photos = tuple(_feed_photo(release, p, config, variants.get((release.id, p.file), ())) for p in release.photos)
+    modified = release.modified
+    updated = max(modified, release.published).astimezone(tz) if modified else published
+    return _Item(release, url, summary_of(release.summary, body), _content_html(release, body, url, photos, tz),
                  published, updated, release.contact, photos)
 
 
@@ -187,9 +196,11 @@ def _mime_type(path: str) -> str:
     return MIME_TYPES.get(PurePosixPath(path).suffix.lower(), "application/octet-stream")
 
 
-def _content_html(release: Release, body: str, url: str, photos: tuple[_FeedPhoto, ...]) -> str:
-    """Subtitle, body (absolute URLs) and one figure per photo, as one HTML fragment."""
-    parts = [f"<p><strong>{html.escape(release.subtitle)}</strong></p>"] if release.subtitle else []
+def _content_html(release: Release, body: str, url: str, photos: tuple[_FeedPhoto, ...], tz: tzinfo) -> str:
+    """Correction notes, subtitle, body (absolute URLs) and one figure per photo, as one HTML fragment."""
+    parts = [f"<p><strong>Korrektur vom {lift_time(c.date, tz)}:</strong> {html.escape(c.text)}</p>"
+             for c in reversed(release.corrections)]
+    parts += [f"<p><strong>{html.escape(release.subtitle)}</strong></p>"] if release.subtitle else []
     parts.append(absolutize(body, url))
     for p in photos:
         size = f' width="{p.web.width}" height="{p.web.height}"' if p.web.width else ""
@@ -441,7 +452,8 @@ def _json_photo(photo: _FeedPhoto) -> dict[str, Any]:
 
 def _news_sitemap(items: Sequence[_Item], config: Config, now: datetime) -> bytes:
     """news-sitemap.xml: the releases published in the two days up to `now`, newest first."""
-    recent = [i for i in items if now - NEWS_WINDOW <= i.published <= now][:NEWS_LIMIT]
+    recent = [i for i in items if now - NEWS_WINDOW <= i.published <= now
+              and i.release.withdrawn is None][:NEWS_LIMIT]
     urlset = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
     language = config.site.language.split("-")[0].lower()  # Google wants the ISO 639 code: "de"
     for item in recent:

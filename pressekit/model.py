@@ -173,16 +173,19 @@ class Release:
         return max(times) if times else None
 
     def at(self, now: datetime) -> Release:
-        """The release as output/ shows it at `now`: without expired photos; a withdrawn one without body,
-        photos and attachments (its tombstone)."""
+        """The release as output/ shows it at `now`: corrections and a withdrawal made by then, photos not
+        yet expired; a withdrawn one keeps no body, photos or attachments (its page is a tombstone)."""
         if self.is_withdrawn(now):
             return replace(self, body="", photos=(), attachments=())
-        shown = tuple(p for p in self.photos if p.is_shown(now))
-        return self if len(shown) == len(self.photos) else replace(self, photos=shown)
+        corrections = tuple(c for c in self.corrections if c.date <= now)
+        photos = tuple(p for p in self.photos if p.is_shown(now))
+        if self.withdrawn is None and corrections == self.corrections and photos == self.photos:
+            return self
+        return replace(self, photos=photos, corrections=corrections, withdrawn=None)
 
     def changes(self) -> list[datetime]:
-        """The times after publication at which output/ changes: photo expiries and the withdrawal."""
-        times = [p.expires for p in self.photos if p.expires is not None]
+        """The times after publication at which output/ changes: corrections, photo expiries, the withdrawal."""
+        times = [c.date for c in self.corrections] + [p.expires for p in self.photos if p.expires is not None]
         return times + ([self.withdrawn.date] if self.withdrawn else [])
 
     @cached_property

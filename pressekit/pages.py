@@ -145,7 +145,10 @@ def json_ld(release: Release, config: Config, summary: str, views: list[PhotoVie
         "@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title,
         "description": summary, "url": url, "mainEntityOfPage": url,
         "datePublished": release.published.astimezone(config.site.tz).isoformat(),
-        "dateModified": (release.updated or release.published).astimezone(config.site.tz).isoformat(),
+        "dateModified": (release.modified or release.published).astimezone(config.site.tz).isoformat(),
+        **({"correction": [{"@type": "CorrectionComment", "text": c.text,
+                            "datePublished": c.date.astimezone(config.site.tz).isoformat()}
+                           for c in release.corrections]} if release.corrections else {}),
         "inLanguage": config.site.language, "keywords": list(release.tags),
         "publisher": {"@type": "GovernmentOrganization", "name": config.site.organisation, "url": config.site.base_url},
         "author": {"@type": "Organization", "name": contact.label if contact and contact.label else config.site.organisation},
@@ -186,6 +189,14 @@ class PageRenderer:
                            photos=views, attachments=attachments, contact=contact, zip_size=zip_size,
                            json_ld=json_ld(release, self.config, summary, views),
                            tag_url=lambda tag: f"themen/{slugify(tag)}/")
+
+    def tombstone(self, release: Release) -> OutputFile:
+        """output/<id>/index.html of a withdrawn release: title, date, when and why; not indexed."""
+        assert release.withdrawn is not None
+        relpath = f"{release.id}/index.html"
+        info = self.page(relpath, f"Zurückgezogen: {release.title}", release.withdrawn.reason,
+                         banner=self.banner(release))
+        return self.render("withdrawn.html", relpath, page=info, release=release, withdrawal=release.withdrawn)
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:

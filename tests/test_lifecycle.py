@@ -121,3 +121,101 @@ def test_photographer_is_the_creator_and_the_credit_stays_whole(tmp_path: Path) 
                                      capture_output=True, check=True, text=True).stdout)[0]
     assert (tags["XMP-dc:Creator"], tags["IPTC:By-line"], tags["IFD0:Artist"]) == ("Jana Beispiel",) * 3
     assert tags["XMP-photoshop:Credit"] == tags["IPTC:Credit"] == "Jana Beispiel/ Landkreis Beispielheim"
+
+
+# --- corrections and withdrawals ------------------------------------------------------------------
+
+CORRECTED = """\
+---
+title: Sperrung der Kreisstraße 12
+date: 2025-07-02T10:00:00+02:00
+updated: 2025-07-03T09:00:00+02:00
+tags: [Verkehr]
+corrections:
+  - date: 2025-07-03T09:00:00+02:00
+    text: Die Sperrung beginnt am 14. Juli, nicht am 12. Juli.
+photos:
+  - file: strasse.jpg
+    caption: Die Kreisstraße 12 bei Südheim
+    credit: Jana Beispiel/ Landkreis Beispielheim
+    alt: Eine Landstraße mit Baustellenschildern
+    symbolic: true
+---
+Die Kreisstraße 12 wird ab dem 14. Juli gesperrt.
+"""
+
+WITHDRAWN = """\
+---
+title: Polizei sucht vermissten Jungen
+date: 2025-07-04T08:00:00+02:00
+tags: [Verkehr]
+withdrawn:
+  date: 2025-07-05T18:00:00+02:00
+  reason: Der Junge ist wohlbehalten zurück. Bitte löschen Sie sein Foto.
+photos:
+  - file: strasse.jpg
+    caption: Der vermisste Junge
+    credit: Polizei Beispielheim
+    alt: Ein Junge mit roter Mütze
+attachments:
+  - file: fahndung.pdf
+    title: Fahndungsaufruf
+---
+Die Polizei bittet um Mithilfe bei der Suche.
+"""
+
+BEFORE, AFTER = "2025-07-05T12:00:00+02:00", "2025-07-05T19:00:00+02:00"
+
+
+@pytest.fixture
+def lifecycle_site(tmp_path: Path) -> Path:
+    root = write_site(tmp_path / "site", {"2025-07-02-sperrung": CORRECTED, "2025-07-04-vermisst": WITHDRAWN})
+    for rid in ("2025-07-02-sperrung", "2025-07-04-vermisst"):  # the same picture in both releases
+        write_photo(root / "releases" / rid / "strasse.jpg", (900, 600))
+    (root / "releases" / "2025-07-04-vermisst" / "fahndung.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    return root
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["2025-07-02-sperrung/index.html", "2025-07-02-sperrung/email.txt",
+                                  "2025-07-02-sperrung/email.html", "2025-07-04-vermisst/index.html",
+                                  "feed.xml", "atom.xml", "feed.json", "sitemap.xml", "news-sitemap.xml"])
+def test_corrected_and_withdrawn_goldens(lifecycle_site: Path, golden, name: str) -> None:
+    build(lifecycle_site, AFTER)
+    golden("lifecycle/" + name.replace("/", "__"), (lifecycle_site / "output" / name).read_bytes())
+
+
+def test_withdrawal_removes_every_file_of_the_release_but_its_tombstone(lifecycle_site: Path) -> None:
+    build(lifecycle_site, BEFORE)
+    before = tree(lifecycle_site / "output")
+    build(lifecycle_site, AFTER)
+    after = tree(lifecycle_site / "output")
+    rid = "2025-07-04-vermisst/"
+    assert sorted(set(before) - set(after)) == sorted(
+        rel for rel in before if rel.startswith(rid) and rel != rid + "index.html")
+    assert set(after) - set(before) == set()
+    assert sorted(rel for rel in after if rel.startswith(rid)) == [rid + "index.html"]
+    # the other release keeps its copy of the same picture, byte for byte
+    kept = [rel for rel in before if rel.startswith("2025-07-02-sperrung/")]
+    assert kept and all(after[rel] == before[rel] for rel in kept if not rel.endswith((".html",)))
+    page = after[rid + "index.html"].decode("utf-8")
+    assert '<meta name="robots" content="noindex">' in page
+    assert "Die Polizei bittet" not in page and "strasse" not in page
+    for listing in ("index.html", "2025/index.html", "themen/verkehr/index.html", "sitemap.xml", "news-sitemap.xml"):
+        assert "vermisst" not in after[listing].decode("utf-8"), listing
+    assert "vermisst" in before["index.html"].decode("utf-8")
+
+
+def test_withdrawn_feed_item_keeps_its_guid(lifecycle_site: Path) -> None:
+    build(lifecycle_site, AFTER)
+    import feedparser  # type: ignore[import-untyped]
+
+    feed = feedparser.parse((lifecycle_site / "output" / "feed.xml").read_bytes())
+    item = next(e for e in feed.entries if "vermisst" in e.id)
+    assert item.id == "https://presse.beispielheim.example/2025-07-04-vermisst/"
+    assert item.title == "ZURÜCKGEZOGEN: Polizei sucht vermissten Jungen"
+    assert item.summary == "Der Junge ist wohlbehalten zurück. Bitte löschen Sie sein Foto."
+    assert "enclosures" not in item or item.enclosures == []
