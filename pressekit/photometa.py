@@ -129,7 +129,13 @@ def build_xmp(meta: PhotoMeta) -> bytes:
     if meta.usage_terms:
         parts.append(_alt("xmpRights:UsageTerms", meta.usage_terms))
     if meta.web_statement:
-        parts.append(f"   <xmpRights:WebStatement>{escape(_clip(meta.web_statement))}</xmpRights:WebStatement>\n")
+        url = escape(_clip(meta.web_statement))
+        parts.append(f"   <xmpRights:WebStatement>{url}</xmpRights:WebStatement>\n")
+        # PLUS Licensor URL: with Web Statement, Credit, Copyright and Creator, Google shows "Licensable"
+        parts.append("   <plus:Licensor><rdf:Seq><rdf:li rdf:parseType=\"Resource\">"
+                     f"<plus:LicensorURL>{url}</plus:LicensorURL></rdf:li></rdf:Seq></plus:Licensor>\n")
+    if meta.source_type:
+        parts.append(f"   <Iptc4xmpExt:DigitalSourceType>{escape(meta.source_type)}</Iptc4xmpExt:DigitalSourceType>\n")
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -138,7 +144,9 @@ def build_xmp(meta: PhotoMeta) -> bytes:
         '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"\n'
         '    xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/"\n'
-        '    xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/">\n'
+        '    xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"\n'
+        '    xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
+        '    xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/">\n'
         + "".join(parts)
         + "  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n"
         '<?xpacket end="w"?>'
@@ -158,8 +166,10 @@ def _iim_text(text: str) -> bytes:
 
 
 def build_iim(meta: PhotoMeta) -> bytes:
-    """Return the IPTC-IIM datasets: 1:90 UTF-8 marker, 2:80 By-line, 2:110 Credit, 2:116 Copyright, 2:120 Caption."""
-    fields = [(80, meta.by_line), (110, meta.credit), (116, meta.copyright), (120, meta.caption)]
+    """Return the IPTC-IIM datasets: 1:90 UTF-8 marker, 2:40 Special Instructions (usage terms), 2:80 By-line,
+    2:110 Credit, 2:116 Copyright, 2:120 Caption."""
+    fields = [(40, meta.usage_terms), (80, meta.by_line), (110, meta.credit), (116, meta.copyright),
+              (120, meta.caption)]
     return (
         _dataset(1, 0, b"\x00\x04")          # envelope record version 4
         + _dataset(1, 90, b"\x1b%G")         # coded character set: UTF-8

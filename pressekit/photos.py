@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import cast
 
-from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, TiffImagePlugin, UnidentifiedImageError
 
 from . import __version__
 from .config import Config, VariantSpec
@@ -430,32 +430,49 @@ def burn_credit(image: Image.Image, credit: str) -> Image.Image:
 
 # --- encoding --------------------------------------------------------------------------------------
 
-def _exif(meta: PhotoMeta) -> bytes:
-    """Return our own EXIF: Artist, Copyright, ImageDescription in ASCII, and ColorSpace sRGB."""
+PRINT_DPI, SCREEN_DPI = 300, 72
+
+
+def _exif(meta: PhotoMeta, size: tuple[int, int], dpi: int) -> bytes:
+    """Return our own EXIF: Artist, Copyright, ImageDescription in ASCII, the resolution, and the tags
+    EXIF 2.32 requires of a JPEG (ExifVersion, ComponentsConfiguration, ...), so `exiftool -validate` is quiet."""
     exif = Image.Exif()
     exif[0x010E] = to_ascii(meta.caption)[:XMP_MAX_CHARS]
     exif[0x013B] = to_ascii(meta.by_line)[:XMP_MAX_CHARS]
     exif[0x8298] = to_ascii(meta.copyright)[:XMP_MAX_CHARS]
-    exif[0x8769] = {0xA001: 1}
-    return exif.tobytes()
+    exif[0x011A] = exif[0x011B] = TiffImagePlugin.IFDRational(dpi, 1)  # X/YResolution
+    exif[0x0128] = 2   # ResolutionUnit: inches
+    exif[0x0213] = 1   # YCbCrPositioning: centered
+    exif[0x8769] = {0x9000: b"0232", 0x9101: b"\x01\x02\x03\x00", 0xA000: b"0100", 0xA001: 1,
+                    0xA002: size[0], 0xA003: size[1]}
+    data = exif.tobytes()
+    # Pillow knows no type for ComponentsConfiguration and writes BYTE; EXIF requires UNDEFINED (7).
+    # Its IFD entry is tag 0x9101, type, count 4 in the byte order Pillow chose: retype it in place.
+    order = ">" if data[6:8] == b"MM" else "<"
+    entry = struct.pack(order + "HHI", 0x9101, 1, 4)
+    assert data.count(entry) == 1, "Pillow's EXIF layout changed"
+    return data.replace(entry, struct.pack(order + "HHI", 0x9101, 7, 4))
 
 
-def encode_variant(image: Image.Image, spec: VariantSpec, meta: PhotoMeta) -> bytes:
-    """Return `image` as a progressive optimised JPEG with our EXIF, XMP, sRGB profile and IPTC-IIM."""
+def encode_variant(image: Image.Image, spec: VariantSpec, meta: PhotoMeta, dpi: int = SCREEN_DPI) -> bytes:
+    """Return `image` as a progressive optimised JPEG with our EXIF, XMP, sRGB profile and IPTC-IIM,
+    declaring `dpi` in JFIF and EXIF."""
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=spec.quality, optimize=True, progressive=True,
-               exif=_exif(meta), xmp=build_xmp(meta), icc_profile=_SRGB_ICC)
+    image.save(buffer, "JPEG", quality=spec.quality, optimize=True, progressive=True, dpi=(dpi, dpi),
+               exif=_exif(meta, image.size, dpi), xmp=build_xmp(meta), icc_profile=_SRGB_ICC)
     return splice_segment(buffer.getvalue(), build_app13(meta))
 
 
-def render_variants(path: Path, specs: Sequence[VariantSpec], meta: PhotoMeta) -> Iterator[tuple[VariantSpec, bytes]]:
-    """Yield the JPEG of every spec (widest first), all derived from one decode of `path`."""
+def render_variants(path: Path, specs: Sequence[VariantSpec], meta: PhotoMeta,
+                    print_name: str = "") -> Iterator[tuple[VariantSpec, bytes]]:
+    """Yield the JPEG of every spec (widest first), all derived from one decode of `path`; the print
+    variant `print_name` declares 300 dpi."""
     ordered = sorted(specs, key=lambda s: -s.width)
     current, full = decode_largest(path, ordered[0].width)
     for spec in ordered:
         current = _shrink(current, _fit(full, spec.width))
         picture = burn_credit(current, meta.credit) if spec.credit == "burn" else current
-        yield spec, encode_variant(picture, spec, meta)
+        yield spec, encode_variant(picture, spec, meta, PRINT_DPI if spec.name == print_name else SCREEN_DPI)
 
 
 # --- the cache and the parallel run -----------------------------------------------------------------
@@ -467,6 +484,7 @@ class _Job:
     path: Path
     meta: PhotoMeta
     todo: tuple[tuple[VariantSpec, Path], ...]
+    print_name: str = ""  # the variant that declares 300 dpi
 
 
 @dataclass(frozen=True)
@@ -496,7 +514,7 @@ def run_job(job: _Job) -> PhotoProblem | None:
     """Make a job's variants into the cache; return the problem instead when the source is unusable."""
     targets = {spec.name: path for spec, path in job.todo}
     try:
-        for spec, data in render_variants(job.path, [spec for spec, _ in job.todo], job.meta):
+        for spec, data in render_variants(job.path, [spec for spec, _ in job.todo], job.meta, job.print_name):
             _write_atomic(targets[spec.name], data)
     except PhotoProblem as problem:
         return problem
@@ -549,11 +567,12 @@ def _plan_photo(release: Release, index: int, shown: str, config: Config, root: 
     meta = photo_meta(photo, config)
     source = hashes.digest(photo.path)
     cached = []
+    printed = config.roles.print
     for spec in config.variants:
-        key = _key(source, astuple(spec), astuple(meta))
+        key = _key(source, astuple(spec), astuple(meta), spec.name == printed)
         cached.append((spec, root / key[:2] / f"{key}.jpg"))
     todo = tuple((spec, path) for spec, path in cached if not path.exists())
-    return _Plan(release, index, shown, tuple(cached), _Job(photo.path, meta, todo) if todo else None)
+    return _Plan(release, index, shown, tuple(cached), _Job(photo.path, meta, todo, printed) if todo else None)
 
 
 def _plan(releases: Sequence[Release], config: Config, root: Path) -> tuple[list[_Plan], list[SourceError]]:

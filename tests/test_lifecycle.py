@@ -219,3 +219,85 @@ def test_withdrawn_feed_item_keeps_its_guid(lifecycle_site: Path) -> None:
     assert item.title == "ZURÜCKGEZOGEN: Polizei sucht vermissten Jungen"
     assert item.summary == "Der Junge ist wohlbehalten zurück. Bitte löschen Sie sein Foto."
     assert "enclosures" not in item or item.enclosures == []
+
+
+# --- photos over time -----------------------------------------------------------------------------
+
+EXPIRING = """\
+---
+title: Neue Kita in Südheim
+date: 2025-07-02T10:00:00+02:00
+photos:
+  - file: kinder.jpg
+    caption: Kinder beim Spielen
+    credit: Jana Beispiel/ Landkreis Beispielheim
+    alt: Kinder im Sandkasten
+    expires: 2025-08-01
+  - file: gebaeude.jpg
+    caption: Das neue Gebäude
+    credit: Landkreis Beispielheim
+    alt: Ein Flachbau mit bunter Fassade
+    source: ki
+    symbolic: true
+---
+Die Kita hat 80 Plätze.
+"""
+
+
+@pytest.fixture
+def expiring_site(tmp_path: Path) -> Path:
+    root = write_site(tmp_path / "site", {"2025-07-02-kita": EXPIRING})
+    write_photo(root / "releases" / "2025-07-02-kita" / "kinder.jpg", (900, 600))
+    write_photo(root / "releases" / "2025-07-02-kita" / "gebaeude.jpg", (900, 600), color=(200, 80, 60))
+    return root
+
+
+def test_an_expired_photo_is_gone_from_every_output(expiring_site: Path) -> None:
+    build(expiring_site, "2025-07-31T23:59:00+02:00")
+    before = tree(expiring_site / "output")
+    assert "2025-07-02-kita/photos/kinder-web.jpg" in before
+    assert b"kinder" in before["2025-07-02-kita/email.txt"] or b"Kinder beim Spielen" in before["2025-07-02-kita/email.txt"]
+    build(expiring_site, "2025-08-01T00:00:00+02:00")
+    after = tree(expiring_site / "output")
+    assert sorted(set(before) - set(after)) == [f"2025-07-02-kita/photos/kinder-{v}.jpg" for v in ("print", "thumb", "web")]
+    for name in ("2025-07-02-kita/index.html", "2025-07-02-kita/email.txt", "2025-07-02-kita/email.html",
+                 "2025-07-02-kita/release.eml", "feed.xml", "atom.xml", "feed.json", "index.html"):
+        assert "Kinder" not in after[name].decode("utf-8") and "kinder" not in after[name].decode("utf-8"), name
+    with zipfile.ZipFile(expiring_site / "output" / "2025-07-02-kita" / "fotos.zip") as archive:
+        assert archive.namelist() == ["BILDNACHWEIS.txt", "gebaeude-print.jpg"]
+    assert "Das neue Gebäude (Symbolfoto) (KI-generiert) Foto: Landkreis Beispielheim" in \
+        after["2025-07-02-kita/email.txt"].decode("utf-8")
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed (CI installs it)")
+def test_exiftool_reads_source_type_licensor_instructions_and_resolution(expiring_site: Path) -> None:
+    build(expiring_site)
+    photos = expiring_site / "output" / "2025-07-02-kita" / "photos"
+    tags = json.loads(subprocess.run(
+        [EXIFTOOL, "-json", "-G1", "-XMP-iptcExt:DigitalSourceType", "-XMP-plus:LicensorURL",
+         "-IPTC:SpecialInstructions", "-JFIF:XResolution", "-IFD0:XResolution", "-IFD0:ResolutionUnit",
+         "-XMP-dc:Description", "-IPTC:Caption-Abstract", str(photos / "gebaeude-print.jpg"), str(photos / "gebaeude-web.jpg")],
+        capture_output=True, check=True, text=True).stdout)
+    printed, web = tags
+    assert printed["XMP-iptcExt:DigitalSourceType"] == \
+        "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    assert printed["XMP-plus:LicensorURL"] == "https://presse.beispielheim.example/nutzungsbedingungen/"
+    assert printed["IPTC:SpecialInstructions"] == "Nur mit Fotonachweis, nur im Zusammenhang mit der Meldung"
+    assert (printed["JFIF:XResolution"], printed["IFD0:XResolution"], printed["IFD0:ResolutionUnit"]) == \
+        (300, 300, "inches")
+    assert (web["JFIF:XResolution"], web["IFD0:XResolution"]) == (72, 72)
+    assert printed["XMP-dc:Description"] == printed["IPTC:Caption-Abstract"] == \
+        "Das neue Gebäude (Symbolfoto) (KI-generiert)"
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is not installed (CI installs it)")
+def test_no_variant_has_exif_warnings_from_exiftool_validate(expiring_site: Path) -> None:
+    build(expiring_site)
+    files = sorted(str(p) for p in (expiring_site / "output" / "2025-07-02-kita" / "photos").glob("*.jpg"))
+    assert len(files) == 6
+    out = subprocess.run([EXIFTOOL, "-validate", "-warning", "-a", *files], capture_output=True, check=True,
+                         text=True).stdout
+    warnings = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Warning")]
+    # IIM's 32-byte limit for By-line and Credit is all that remains: a credit is never cut short
+    assert warnings and all(re.fullmatch(r"\[minor\] IPTC (By-line|Credit) too long \(\d+ bytes; should be 32 max\)", w)
+                            for w in warnings), warnings
