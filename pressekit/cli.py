@@ -226,7 +226,7 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
 
 @main.command()
 @click.argument("release_id", metavar="ID")
-@click.option("--to", "to", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--to", "to", type=click.Path(dir_okay=False, path_type=Path),
               help="The editors' list: CSV with the columns email, name and optional tags.")
 @site_option
 @now_option
@@ -238,16 +238,35 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
               help="Messages a minute (default: [send] rate); 0: no limit.")
 @click.option("--new-ledger", is_flag=True,
               help="Move a damaged ledger aside (it is kept) and start a new one: everyone counts as not yet sent.")
-def send(release_id: str, to: Path, site: Path, now: str | None, dry_run: bool, embargo: bool, resend: bool,
-         retry_unknown: bool, rate: float | None, new_ledger: bool) -> None:
-    """Send release ID to the editors' list, one message each; exit 0 all sent, 75 deferred, 1 failed."""
+@click.option("--correction", is_flag=True, help="Send the newest correction (KORREKTUR) to everyone who got the release.")
+@click.option("--withdrawal", is_flag=True, help="Tell everyone who got the release that it is withdrawn.")
+@click.option("--takedown", metavar="FILE", help="Ask everyone who got the release to delete this photo.")
+def send(release_id: str, to: Path | None, site: Path, now: str | None, dry_run: bool, embargo: bool, resend: bool,
+         retry_unknown: bool, rate: float | None, new_ledger: bool, correction: bool, withdrawal: bool,
+         takedown: str | None) -> None:
+    """Send release ID to the editors' list, one message each; exit 0 all sent, 75 deferred, 1 failed.
+
+    With --correction, --withdrawal or --takedown the recipients come from the ledger: exactly those
+    who received the release (no --to needed)."""
     from .progress import progress_display
     from .send import SendDeferred, SendOptions, format_summary, send_release
 
+    kinds = [k for k, on in (("correction", correction), ("withdrawal", withdrawal), ("takedown", bool(takedown))) if on]
+    if len(kinds) > 1:
+        raise click.UsageError("give one of --correction, --withdrawal and --takedown")
+    if not kinds and to is None:
+        raise click.UsageError("Missing option '--to'.")
     options = SendOptions(dry_run, embargo, resend, retry_unknown, rate, new_ledger)
     try:
         with progress_display() as progress:
-            report = send_release(site, release_id, to, str(to), parse_now(now), options, progress=progress)
+            if kinds:
+                from .followup import send_followup
+
+                report = send_followup(site, release_id, kinds[0], parse_now(now), options, takedown or "",
+                                       progress=progress)
+            else:
+                assert to is not None
+                report = send_release(site, release_id, to, str(to), parse_now(now), options, progress=progress)
     except BuildFailed as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
@@ -259,7 +278,7 @@ def send(release_id: str, to: Path, site: Path, now: str | None, dry_run: bool, 
         sys.exit(75)
     for warning in report.warnings:
         click.echo(str(warning), err=True)
-    for line in format_summary(report, str(to)):
+    for line in format_summary(report, str(to) if to and not kinds else "the ledger"):
         click.echo(line)
     sys.exit(0 if dry_run else report.exit_code)
 
