@@ -301,3 +301,29 @@ def test_no_variant_has_exif_warnings_from_exiftool_validate(expiring_site: Path
     # IIM's 32-byte limit for By-line and Credit is all that remains: a credit is never cut short
     assert warnings and all(re.fullmatch(r"\[minor\] IPTC (By-line|Credit) too long \(\d+ bytes; should be 32 max\)", w)
                             for w in warnings), warnings
+
+
+def test_timeline_lists_expiries_and_its_schedule_rebuilds_then(expiring_site: Path) -> None:
+    result = CliRunner().invoke(main, ["timeline", "--site", str(expiring_site), "--now", NOW])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[2:] == [
+        "Keine Meldung mit Sperrfrist oder künftigem Datum.",
+        "",
+        "Wird entfernt (mit dem ersten Build ab diesem Zeitpunkt):",
+        "  Fr 01.08.2025, 00:00 Uhr  2025-07-02-kita  Foto läuft ab: kinder.jpg",
+    ]
+    cron = CliRunner().invoke(main, ["timeline", "--cron", "--site", str(expiring_site), "--now", NOW]).output
+    assert "# Fr 01.08.2025, 00:00 Uhr: 2025-07-02-kita" in cron.splitlines()
+    assert any(line.startswith("0 0 1 8 * cd ") for line in cron.splitlines())
+    after = CliRunner().invoke(main, ["timeline", "--cron", "--site", str(expiring_site),
+                                      "--now", "2025-08-01T00:00:00+02:00"]).output
+    assert "# nothing scheduled" in after.splitlines()
+
+
+@pytest.mark.parametrize("now, warned", [("2025-07-01T23:59:00+02:00", False), ("2025-07-02T10:00:00+02:00", True),
+                                         ("2025-08-01T00:00:00+02:00", False)])
+def test_check_warns_30_days_before_a_photo_expires(expiring_site: Path, now: str, warned: bool) -> None:
+    _, output = check(expiring_site, now)
+    line = ("releases/2025-07-02-kita/index.md:5: warning: photos[0].expires: 01.08.2025, 00:00 Uhr is less than "
+            "30 days away; the photo is removed with the first build after it")
+    assert (line in output.splitlines()) is warned, output
