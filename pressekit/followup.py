@@ -238,6 +238,7 @@ class FollowUpComposer(Composer):
 
     def message(self, recipient: Recipient, message_id: str) -> bytes:
         to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
-        return self.mail.build_message(self.release, self.config, self.followup.text, self.followup.html, to=to,
-                                       message_id=message_id, extra_headers=self.headers(recipient),
-                                       date=self.followup.date)
+        data: bytes = self.mail.build_message(self.release, self.config, self.followup.text, self.followup.html,
+                                              to=to, message_id=message_id, extra_headers=self.headers(recipient),
+                                              date=self.followup.date)
+        return data

@@ -40,6 +40,8 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\ud
 LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
 
 
+Instant = datetime  # inside _Validator, `datetime` names its method
+
 ParseCache = dict[str, tuple[object, "Release | None", list[SourceError]]]
 
 
@@ -314,7 +316,7 @@ class _Validator:
             out.append((i, item.value, item.line))
         return out
 
-    def photos(self, node: Node | None, day: datetime | None) -> tuple[Photo, ...]:
+    def photos(self, node: Node | None, day: Instant | None) -> tuple[Photo, ...]:
         photos: list[Photo] = []
         stems: dict[str, str] = {}
         for i, fields, line in self.entries(node, "photos", PHOTO_FIELDS):
@@ -333,7 +335,8 @@ class _Validator:
                 continue
             stems[stem] = path.name
             photos.append(Photo(file=path.name if path.parent == self.folder else path.relative_to(self.folder).as_posix(),
-                                path=path, rights=rights, line=line, **values, **lifecycle))
+                                path=path, caption=values["caption"], credit=values["credit"], alt=values["alt"],
+                                rights=rights, line=line, **lifecycle))
         return tuple(photos)
 
     def attachments(self, node: Node | None) -> tuple[Attachment, ...]:
