@@ -161,7 +161,7 @@ def make_followup(config: Config, release: Release, kind: str, photo_file: str, 
                                            "add corrections: [{date, text}] to the front matter")])
         latest = release.corrections[-1]
         note = f"Korrektur vom {lift_time(latest.date, tz)}: {latest.text}"
-        return _correction(config, release, note, latest.date)
+        return _correction(config, release.at(max(now, latest.date)), note, latest.date)
     if kind == "withdrawal":
         if release.withdrawn is None:
             raise BuildFailed([SourceError(shown, 1, "nothing to withdraw: the release has no 'withdrawn:'",
@@ -216,7 +216,8 @@ def _correction(config: Config, release: Release, note: str, date: datetime) -> 
     marker = f'<p style="margin:0 0 16px 0;font-weight:bold;color:#b00020;">{html.escape(note)}</p>\n'
     page = re.sub(r"(<body[^>]*>\n?)", lambda m: m.group(1) + marker, parts.html, count=1)
     key = f"{release.id}.korrektur-{date.astimezone(config.site.tz):%Y%m%dT%H%M}"
-    return FollowUp("correction", key, f"KORREKTUR: {release.title}", note + "\n" + parts.text, page, date)
+    text = "\n".join([note] + [line for line in parts.text.split("\n") if line != note])  # the note once, first
+    return FollowUp("correction", key, f"KORREKTUR: {release.title}", text, page, date)
 
 
 class FollowUpComposer(Composer):

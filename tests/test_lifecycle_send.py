@@ -107,8 +107,7 @@ def test_a_correction_reaches_exactly_those_who_got_the_release_threaded_once(tm
         assert message["Message-ID"] != originals[r.rcpt_tos[0]]
         text = message.get_body(("plain",)).get_content()
         assert text.splitlines()[:3] == ["Korrektur vom 20.03.2025, 09:00 Uhr: Der Radweg ist 4,8 Kilometer lang, nicht 4,2.",
-                                          "Meldungsdatum: 04.03.2025",
-                                          "Korrektur vom 20.03.2025, 09:00 Uhr: Der Radweg ist 4,8 Kilometer lang, nicht 4,2."]
+                                          "Meldungsdatum: 04.03.2025", "Der neue Radweg ist 4,2 Kilometer lang."]
     # run again: nothing more
     assert send(root, "--correction")[0] == 0
     assert len(by_subject(handler, "KORREKTUR: ")) == 3
@@ -196,3 +195,28 @@ def test_follow_ups_with_nothing_to_say_or_no_one_to_tell_send_nothing(tmp_path:
     assert code == 1
     assert err.splitlines()[0] == "releases/2025-03-04-radweg/index.md:1: nothing to withdraw: the release has no 'withdrawn:'"
     assert len(handler.received) == 3
+
+
+def test_a_withdrawn_release_is_not_sent_and_an_expired_photo_not_mailed(tmp_path: Path, handler: FaultyHandler,
+                                                                         server: int) -> None:
+    root = make_site(tmp_path / "site", server)
+    write_release(root, RID, WITHDRAWN)
+    code, _, err = send(root, "--to", "editors.csv")
+    assert code == 1
+    assert err.splitlines()[0] == "Error: 2025-03-04-radweg is withdrawn (withdrawn:); it is not sent any more"
+    write_release(root, RID, ORIGINAL.replace(FRONT_END, FRONT_END + "    expires: 2025-03-31\n"))
+    assert send(root, "--to", "editors.csv")[0] == 0
+    text = handler.received[0].message.get_body(("plain",)).get_content()
+    assert "radweg" not in text.lower().replace("radweg ist", "") and "Foto:" not in text
+
+
+@pytest.mark.parametrize("kind, args", [("correction", ("--correction",)), ("withdrawal", ("--withdrawal",))])
+def test_follow_up_message_goldens(tmp_path: Path, handler: FaultyHandler, server: int, golden, kind: str,
+                                   args: tuple[str, ...]) -> None:
+    root = make_site(tmp_path / "site", server)
+    assert send(root, "--to", "editors.csv")[0] == 0
+    write_release(root, RID, CORRECTED if kind == "correction" else WITHDRAWN)
+    assert send(root, *args, "--dry-run")[0] == 0
+    (outbox,) = [p for p in (root / ".pressekit" / "outbox").iterdir() if p.name != RID]
+    first = sorted(outbox.glob("*.eml"))[0]
+    golden(f"lifecycle/{kind}.eml", first.read_bytes())
