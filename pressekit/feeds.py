@@ -6,8 +6,11 @@ The only module importing feedgen. Every feed is built from the same `_Item` val
 - content: the subtitle (as a bold first paragraph), the body with absolute URLs, then every photo as a
   `<figure>` whose caption ends with "Foto: <credit>" -- so a reader that ignores Media RSS still shows
   each photo with its credit;
-- published: `Release.published` (the later of date and embargo); updated: the correction time
-  (`updated`) or, without one, the publication time; both in the site's time zone;
+- published: `Release.published` (the later of date and embargo); updated: the last correction
+  (`Release.modified`) or, without one, the publication time; both in the site's time zone;
+- corrections: a "Korrektur vom ..." paragraph each, newest first, before the text;
+- a withdrawn release keeps its item and GUID, titled "ZURÜCKGEZOGEN: ...", with the reason as its text
+  and no photos, updated at the withdrawal; it leaves the news sitemap;
 - photos: the "web" variant, else the widest variant with the credit burnt in, else the narrowest
   (the rule the release page uses); without made variants the original file is linked.
 
