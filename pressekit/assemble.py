@@ -77,9 +77,10 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", frozenset(r.id for r in in_feeds),
                     jobs or os.cpu_count() or 1) as pool:
         keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, pool, report, progress)
-        _list_groups(config, chosen, made, base, summaries, pages, groups, pool, report)
-    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
-    tags = sorted({slugify(t): t for r in reversed(chosen) for t in r.tags}.items(), key=lambda x: x[1].casefold())
+        listed = [r for r in chosen if r.withdrawn is None]  # a withdrawn release keeps only its tombstone page
+        _list_groups(config, listed, made, base, summaries, pages, groups, pool, report)
+    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in listed).items(), reverse=True)
+    tags = sorted({slugify(t): t for r in reversed(listed) for t in r.tags}.items(), key=lambda x: x[1].casefold())
     archive_key = digest(base, years, tags)
     if not groups.reuse("archive", archive_key):
         groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
@@ -103,7 +104,7 @@ def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult
                  summaries: dict[str, str], pages: PageRenderer, groups: _Groups, pool: RenderPool,
                  report: Counts) -> None:
     """Index, year and tag pages whose items changed."""
-    teasers = [teaser_of(r, summaries[r.id], made.variants) for r in chosen]
+    teasers = [teaser_of(r, summaries[r.id], made.variants, config) for r in chosen]
     teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
     todo: dict[str, tuple[str, ListPage]] = {}
     for spec in list_specs(pages, config, teasers):
@@ -265,11 +266,12 @@ def _producer(config: Config, releases: dict[str, Release], group: str, relpath:
 
 
 def _sitemap_urls(config: Config, chosen: list[Release], groups: _Groups) -> list[tuple[str, datetime | None]]:
-    modified = {r.id: (r.updated or r.published) for r in chosen}
+    modified = {r.id: (r.modified or r.published) for r in chosen}
+    withdrawn = {f"{r.id}/index.html" for r in chosen if r.withdrawn is not None}
     urls = []
     for _, files in groups.groups.values():
         for relpath in files:
-            if relpath.endswith("index.html"):
+            if relpath.endswith("index.html") and relpath not in withdrawn:
                 path = relpath.removesuffix("index.html")
                 urls.append((config.site.base_url + path, modified.get(path.rstrip("/"))))
     return sorted(urls, key=lambda u: u[0])

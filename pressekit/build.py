@@ -216,13 +216,15 @@ def _prune_photo_cache(folder: Path, used: set[Path]) -> None:
 
 
 def _choose(releases: list[Release], now: datetime, preview: bool) -> list[Release]:
+    """The releases to build, each as it stands at `now` (corrections made, expired photos gone, withdrawn)."""
     if preview:
-        return sorted(releases, key=lambda r: (r.published, r.id), reverse=True)
-    return public_releases(releases, now)
+        return [r.at(now) for r in sorted(releases, key=lambda r: (r.published, r.id), reverse=True)]
+    return [r.at(now) for r in public_releases(releases, now)]
 
 
 def _schedule(releases: list[Release]) -> list[datetime]:
-    return sorted(r.published for r in releases if not r.draft)
+    """Every time output/ changes: publications, corrections, photo expiries and withdrawals."""
+    return sorted(t for r in releases if not r.draft for t in (r.published, *r.changes()))
 
 
 def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | None,

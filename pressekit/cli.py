@@ -291,17 +291,33 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
               help="Messages a minute (default: [send] rate); 0: no limit.")
 @click.option("--new-ledger", is_flag=True,
               help="Move a damaged ledger aside (it is kept) and start a new one: everyone counts as not yet sent.")
+@click.option("--correction", is_flag=True, help="Send the newest correction (KORREKTUR) to everyone who got the release.")
+@click.option("--withdrawal", is_flag=True, help="Tell everyone who got the release that it is withdrawn.")
+@click.option("--takedown", metavar="FILE", help="Ask everyone who got the release to delete this photo.")
 def send(release_id: str, to: Path | None, site: Path, now: str | None, dry_run: bool, embargo: bool, resend: bool,
-         retry_unknown: bool, rate: float | None, new_ledger: bool) -> None:
-    """Send release ID to the subscribers (or --to list), one message each; exit 0 all sent, 75 deferred, 1 failed."""
+         retry_unknown: bool, rate: float | None, new_ledger: bool, correction: bool, withdrawal: bool,
+         takedown: str | None) -> None:
+    """Send release ID to the subscribers (or the --to list), one message each; exit 0 all sent, 75 deferred, 1 failed.
+
+    With --correction, --withdrawal or --takedown the recipients come from the ledger: exactly those
+    who received the release (no --to needed)."""
     from .progress import progress_display
     from .send import SendDeferred, SendOptions, format_summary, send_release
 
+    kinds = [k for k, on in (("correction", correction), ("withdrawal", withdrawal), ("takedown", bool(takedown))) if on]
+    if len(kinds) > 1:
+        raise click.UsageError("give one of --correction, --withdrawal and --takedown")
     options = SendOptions(dry_run, embargo, resend, retry_unknown, rate, new_ledger)
     try:
         with progress_display() as progress:
-            shown = str(to) if to else "the subscribers"
-            report = send_release(site, release_id, to, shown, parse_now(now), options, progress=progress)
+            if kinds:
+                from .followup import send_followup
+
+                report = send_followup(site, release_id, kinds[0], parse_now(now), options, takedown or "",
+                                       progress=progress)
+            else:
+                shown = str(to) if to else "the subscribers"
+                report = send_release(site, release_id, to, shown, parse_now(now), options, progress=progress)
     except BuildFailed as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
@@ -313,7 +329,7 @@ def send(release_id: str, to: Path | None, site: Path, now: str | None, dry_run:
         sys.exit(75)
     for warning in report.warnings:
         click.echo(str(warning), err=True)
-    for line in format_summary(report, str(to) if to else "the subscribers"):
+    for line in format_summary(report, "the ledger" if kinds else str(to) if to else "the subscribers"):
         click.echo(line)
     sys.exit(0 if dry_run else report.exit_code)
 

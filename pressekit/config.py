@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import SourceError
+from .model import Contact, Rights, VariantRoles, variant_roles
 
 CONFIG_NAME = "pressekit.toml"
 RELEASES_DIR = "releases"
@@ -47,23 +48,6 @@ class Texts:
 class Boilerplate:
     heading: str = ""
     text: str = ""
-
-
-@dataclass(frozen=True)
-class Contact:
-    key: str
-    label: str = ""
-    name: str = ""
-    phone: str = ""
-    email: str = ""
-
-
-@dataclass(frozen=True)
-class Rights:
-    key: str
-    label: str
-    copyright: str = ""
-    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,6 +153,11 @@ class Config:
     def burnt_variants(self) -> frozenset[str]:
         """Names of the variants with the credit drawn into the picture."""
         return frozenset(v.name for v in self.variants if v.credit == "burn")
+
+    @property
+    def roles(self) -> VariantRoles:
+        """Which variant is every photo's thumbnail, web picture and print file."""
+        return variant_roles([(v.name, v.width, v.credit == "burn") for v in self.variants])
 
     def contact(self, key: str | None) -> Contact | None:
         """Return the contact with `key`, or the default (first) contact for None."""

@@ -6,8 +6,11 @@ The only module importing feedgen. Every feed is built from the same `_Item` val
 - content: the subtitle (as a bold first paragraph), the body with absolute URLs, then every photo as a
   `<figure>` whose caption ends with "Foto: <credit>" -- so a reader that ignores Media RSS still shows
   each photo with its credit;
-- published: `Release.published` (the later of date and embargo); updated: the correction time
-  (`updated`) or, without one, the publication time; both in the site's time zone;
+- published: `Release.published` (the later of date and embargo); updated: the last correction
+  (`Release.modified`) or, without one, the publication time; both in the site's time zone;
+- corrections: a "Korrektur vom ..." paragraph each, newest first, before the text;
+- a withdrawn release keeps its item and GUID, titled "ZURÜCKGEZOGEN: ...", with the reason as its text
+  and no photos, updated at the withdrawal; it leaves the news sitemap;
 - photos: the "web" variant, else the widest variant with the credit burnt in, else the narrowest
   (the rule the release page uses); without made variants the original file is linked.
 
@@ -23,8 +26,8 @@ import json
 import mimetypes
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone, tzinfo
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -34,9 +37,9 @@ from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from feedgen.util import xml_elem  # type: ignore[import-untyped]
 from lxml import etree  # type: ignore[import-untyped]
 
-from .config import Config, Contact, Rights
+from .config import Config
 from .markup import absolutize, summary_of
-from .model import NEWS_WINDOW, Photo, Release, Variant, web_variant
+from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant, lift_time
 from .output import OutputFile
 from .slugs import slugify
 
@@ -72,14 +75,18 @@ class _File:
 @dataclass(frozen=True)
 class _FeedPhoto:
     photo: Photo
-    rights: Rights | None
-    copyright: str           # the rights' copyright, else the organisation
+    rights: Rights
+    usage: PhotoRights
     files: tuple[_File, ...]
     web: _File               # the file shown in readers and sent as the RSS enclosure
 
     @property
+    def copyright(self) -> str:
+        return self.usage.copyright
+
+    @property
     def credit_line(self) -> str:
-        return f"{self.photo.caption} Foto: {self.photo.credit}"
+        return f"{self.photo.labelled_caption} Foto: {self.photo.credit}"
 
 
 @dataclass(frozen=True)
@@ -166,16 +173,25 @@ def _tag_page_url(config: Config, tag: str) -> str:
     return f"{config.site.base_url}themen/{slugify(tag)}/"
 
 
+WITHDRAWN_PREFIX = "ZURÜCKGEZOGEN: "
+
+
 def _item(release: Release, config: Config, variants: Variants, body: str) -> _Item:
     tz = config.site.tz
     url = config.release_url(release.id)
-    photos = tuple(_feed_photo(release, p, config, variants.get((release.id, p.file), ())) for p in release.photos)
     published = release.published.astimezone(tz)
-    updated = max(release.updated, release.published).astimezone(tz) if release.updated else published
+    if release.withdrawn is not None:  # same GUID, the reason instead of the text, no photos
+        withdrawn = replace(release, title=WITHDRAWN_PREFIX + release.title)
+        reason = release.withdrawn.reason
+        return _Item(withdrawn, url, reason, f"<p>{html.escape(reason)}</p>", published,
+                     max(release.withdrawn.date, release.published).astimezone(tz), release.contact, ())
+    photos = tuple(_feed_photo(release, p, config, variants.get((release.id, p.file), ())) for p in release.photos)
+    modified = release.modified
+    updated = max(modified, release.published).astimezone(tz) if modified else published
     attachments = tuple(_FeedAttachment(a.title, url + quote(a.file), _mime_type(a.file), a.path.stat().st_size)
                         for a in release.attachments)
-    return _Item(release, url, summary_of(release.summary, body), _content_html(release, body, url, photos),
-                 published, updated, config.contact(release.contact), photos, attachments)
+    return _Item(release, url, summary_of(release.summary, body), _content_html(release, body, url, photos, tz),
+                 published, updated, release.contact, photos, attachments)
 
 
 def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Variant, ...]) -> _FeedPhoto:
@@ -183,14 +199,14 @@ def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Vari
     if made:
         files = tuple(_File(v.name, base + quote(v.relpath), _mime_type(v.relpath), v.size, v.width, v.height)
                       for v in made)
-        web = files[made.index(web_variant(made, config.burnt_variants))]
+        picked = config.roles.pick(made)
+        assert picked is not None
+        web = files[made.index(picked.web)]
     else:
         web = _File("original", f"{base}{release.id}/{quote(photo.file)}", _mime_type(photo.file),
                     photo.path.stat().st_size)
         files = (web,)
-    rights = config.rights_for(photo.rights)
-    copyright = rights.copyright if rights and rights.copyright else config.site.organisation
-    return _FeedPhoto(photo, rights, copyright, files, web)
+    return _FeedPhoto(photo, photo.rights, photo.usage, files, web)
 
 
 def _mime_type(path: str) -> str:
@@ -198,9 +214,11 @@ def _mime_type(path: str) -> str:
     return MIME_TYPES.get(suffix) or mimetypes.types_map.get(suffix, "application/octet-stream")
 
 
-def _content_html(release: Release, body: str, url: str, photos: tuple[_FeedPhoto, ...]) -> str:
-    """Subtitle, body (absolute URLs) and one figure per photo, as one HTML fragment."""
-    parts = [f"<p><strong>{html.escape(release.subtitle)}</strong></p>"] if release.subtitle else []
+def _content_html(release: Release, body: str, url: str, photos: tuple[_FeedPhoto, ...], tz: tzinfo) -> str:
+    """Correction notes, subtitle, body (absolute URLs) and one figure per photo, as one HTML fragment."""
+    parts = [f"<p><strong>Korrektur vom {lift_time(c.date, tz)}:</strong> {html.escape(c.text)}</p>"
+             for c in reversed(release.corrections)]
+    parts += [f"<p><strong>{html.escape(release.subtitle)}</strong></p>"] if release.subtitle else []
     parts.append(absolutize(body, url))
     for p in photos:
         size = f' width="{p.web.width}" height="{p.web.height}"' if p.web.width else ""
@@ -283,15 +301,14 @@ def _media_group(parent: Any, photo: _FeedPhoto) -> None:
             attrs["isDefault"] = "true"
         xml_elem(f"{{{MEDIA_NS}}}content", group, attrib=attrs)
     xml_elem(f"{{{MEDIA_NS}}}title", group, type="plain").text = photo.photo.alt
-    xml_elem(f"{{{MEDIA_NS}}}description", group, type="plain").text = photo.photo.caption
+    xml_elem(f"{{{MEDIA_NS}}}description", group, type="plain").text = photo.photo.labelled_caption
     xml_elem(f"{{{MEDIA_NS}}}credit", group, role="photographer", scheme="urn:ebu").text = photo.photo.credit
     # no url attribute on media:copyright: feedparser then drops the text
     xml_elem(f"{{{MEDIA_NS}}}copyright", group).text = photo.copyright
-    if photo.rights:
-        license_ = xml_elem(f"{{{MEDIA_NS}}}license", group)
-        if photo.rights.url:
-            license_.attrib.update({"type": "text/html", "href": photo.rights.url})
-        license_.text = photo.rights.label
+    license_ = xml_elem(f"{{{MEDIA_NS}}}license", group)
+    if photo.usage.url:
+        license_.attrib.update({"type": "text/html", "href": photo.usage.url})
+    license_.text = photo.usage.usage_terms
 
 
 def _generator(config: Config, self_url: str, alternate: str, self_type: str) -> FeedGenerator:
@@ -440,13 +457,12 @@ def _json_item(item: _Item) -> dict[str, Any]:
 
 
 def _json_photo(photo: _FeedPhoto) -> dict[str, Any]:
-    rights = photo.rights
+    usage = photo.usage
     return {
-        "caption": photo.photo.caption,
+        "caption": photo.photo.labelled_caption,
         "credit": photo.photo.credit,
         "alt": photo.photo.alt,
-        "rights": {"label": rights.label if rights else "", "copyright": photo.copyright,
-                   "url": rights.url if rights else ""},
+        "rights": {"label": usage.usage_terms, "copyright": usage.copyright, "url": usage.url},
         "variants": [
             {"name": f.name, "url": f.url, "mime_type": f.mime_type, "size_in_bytes": f.size,
              **({"width": f.width, "height": f.height} if f.width else {})}
@@ -460,7 +476,8 @@ def _json_photo(photo: _FeedPhoto) -> dict[str, Any]:
 
 def _news_sitemap(items: Sequence[_Item], config: Config, now: datetime) -> bytes:
     """news-sitemap.xml: the releases published in the two days up to `now`, newest first."""
-    recent = [i for i in items if now - NEWS_WINDOW <= i.published <= now][:NEWS_LIMIT]
+    recent = [i for i in items if now - NEWS_WINDOW <= i.published <= now
+              and i.release.withdrawn is None][:NEWS_LIMIT]
     urlset = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
     language = config.site.language.split("-")[0].lower()  # Google wants the ISO 639 code: "de"
     for item in recent:

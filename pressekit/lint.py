@@ -67,6 +67,7 @@ def lint_release(release: Release, config: Config, by_id: dict[str, Release], fo
     found = [
         *_field_warnings(release, config, lines, now),
         *_photo_warnings(release),
+        *_expiry_warnings(release, config, now),
         *_body_warnings(release, body_html),
         *_link_warnings(release, config, body_html, by_id, folders, now),
     ]
@@ -94,7 +95,7 @@ def _field_warnings(release: Release, config: Config, lines: dict[str, int], now
         lifted = lift_time(release.embargo, config.site.tz)
         yield (lines.get("embargo", 1), f"embargo: {lifted} has already passed; the release goes online "
                "with the next build", "check the date of the embargo, or remove the line if that is intended")
-    if config.contact(release.contact) is None:
+    if release.contact is None:
         yield (lines.get("contact", 1), "the release has no contact and pressekit.toml has no default contact",
                "add a [contacts.pressestelle] table to pressekit.toml")
 
@@ -104,6 +105,21 @@ def _photo_warnings(release: Release) -> Iterator[Finding]:
         if _same_text(photo.alt, photo.caption):
             yield (photo.line, f"photos[{i}].alt: the alt text repeats the caption",
                    "describe what the picture shows for people who cannot see it; the caption is read out anyway")
+
+
+EXPIRY_NOTICE = timedelta(days=30)
+
+
+def _expiry_warnings(release: Release, config: Config, now: datetime) -> Iterator[Finding]:
+    """A photo whose licence or consent ends within 30 days (it leaves output/ then)."""
+    if release.is_withdrawn(now):
+        return
+    for i, photo in enumerate(release.photos):
+        if photo.expires is not None and now < photo.expires <= now + EXPIRY_NOTICE:
+            yield (photo.line, f"photos[{i}].expires: {lift_time(photo.expires, config.site.tz)} is less than "
+                   f"{EXPIRY_NOTICE.days} days away; the photo is removed with the first build after it",
+                   f"extend the licence or consent, or ask editors to delete it: "
+                   f"pressekit send {release.id} --takedown {photo.file}")
 
 
 def _same_text(a: str, b: str) -> bool:

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from jinja2 import Environment
 from markupsafe import Markup
 
-from .config import Config, Contact, Rights
+from .config import Config
 from .errors import PressekitError, display_path
 from .headers import (  # HeaderError, MailError, check_headers: also importable from here, as before
     HeaderError,
@@ -35,7 +35,7 @@ from .headers import (  # HeaderError, MailError, check_headers: also importable
     unstructured_field,
 )
 from .markup import absolutize
-from .model import Photo, Release, Variant
+from .model import Contact, Photo, PhotoRights, Release, Rights, Variant
 from .output import OutputFile
 from .plaintext import html_to_blocks, one_line, text_lines
 from .templates import make_environment, reporting_template_errors
@@ -64,6 +64,7 @@ class PhotoView:
     print_width: int | None
     print_size: int | None
     rights: Rights | None
+    usage: PhotoRights
 
     @property
     def short_alt(self) -> str:
@@ -176,7 +177,7 @@ def email_context(release: Release, config: Config, variants: Variants, body_htm
         "blocks": blocks,
         "body_html": Markup(inline_styles(absolute)),
         "photos": [photo_view(release, photo, config, variants) for photo in release.photos],
-        "contact": config.contact(release.contact),
+        "contact": release.contact,
         "dateline": one_line(release.dateline or config.site.dateline),
         "release_url": page_url,
         "links": config.email.links,
@@ -208,20 +209,17 @@ def sender_of(config: Config) -> tuple[str, str]:
 
 
 def photo_view(release: Release, photo: Photo, config: Config, variants: Variants) -> PhotoView:
-    """Thumbnail ("thumb", else the smallest variant) and print file ("metadata" credit, else largest)."""
-    made = variants.get((release.id, photo.file), ())
-    thumb = next((v for v in made if v.name == "thumb"), None) or min(made, key=lambda v: v.width, default=None)
-    clean = {s.name for s in config.variants if s.credit == "metadata"}
-    printed = max((v for v in made if v.name in clean), key=lambda v: v.width, default=None) \
-        or max(made, key=lambda v: v.width, default=None)
+    """Thumbnail and print file as the site's variant roles choose them (the original without variants)."""
+    files = config.roles.pick(variants.get((release.id, photo.file), ()))
+    thumb, printed = (files.thumb, files.print) if files else (None, None)
     original = f"{config.site.base_url}{quote(release.id)}/{quote(photo.file)}"
     return PhotoView(
-        caption=one_line(photo.caption), credit=one_line(photo.credit), alt=one_line(photo.alt),
+        caption=one_line(photo.labelled_caption), credit=one_line(photo.credit), alt=one_line(photo.alt),
         thumb_url=_variant_url(thumb, config) if thumb else original,
         thumb_width=thumb.width if thumb else None, thumb_height=thumb.height if thumb else None,
         print_url=_variant_url(printed, config) if printed else original,
         print_width=printed.width if printed else None, print_size=printed.size if printed else None,
-        rights=config.rights_for(photo.rights),
+        rights=photo.rights, usage=photo.usage,
     )
 
 
@@ -267,10 +265,8 @@ def photo_attachments(release: Release, config: Config, variants: Variants,
     """The web variant of each photo whose file is known; raise MailError above [email] attach_limit_mb."""
     out: list[MailAttachment] = []
     for photo in release.photos:
-        made = variants.get((release.id, photo.file), ())
-        burnt = {s.name for s in config.variants if s.credit == "burn"}
-        web = next((v for v in made if v.name == "web"), None) \
-            or max((v for v in made if v.name in burnt), key=lambda v: v.width, default=None)
+        files = config.roles.pick(variants.get((release.id, photo.file), ()))
+        web = files.web if files else None
         path = (variant_files or {}).get(web.relpath) if web else None
         if path is None:
             continue  # the photo stage has not made it: the HTML e-mail links the photo instead

@@ -3,13 +3,56 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 from pathlib import Path
 
 NEWS_WINDOW = timedelta(days=2)  # Google News lists articles of the last two days
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A `[contacts.<key>]` entry of pressekit.toml."""
+
+    key: str
+    label: str = ""
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Rights:
+    """A `[rights.<key>]` entry of pressekit.toml: the usage terms photos are offered under."""
+
+    key: str
+    label: str
+    copyright: str = ""
+    url: str = ""
+
+
+# `source:` of a photo -> IPTC NewsCodes Digital Source Type (https://cv.iptc.org/newscodes/digitalsourcetype/)
+DIGITAL_SOURCE_TYPES = {
+    "camera": "digitalCapture",
+    "ki": "trainedAlgorithmicMedia",
+    "composite": "composite",
+    "scan": "digitizedFromNegative",
+}
+DIGITAL_SOURCE_TYPE_URI = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+
+
+@dataclass(frozen=True)
+class PhotoRights:
+    """Who made a photo, who holds it and on which terms: the one source every output reads."""
+
+    credit: str        # the whole credit line (Fotonachweis)
+    creator: str       # the photographer when given, else the credit
+    copyright: str     # the rights' copyright, else "© <creator>"
+    url: str           # the licence / usage terms page, may be empty
+    usage_terms: str   # the rights' label
+    photographer: str  # the person named in `photographer:`, may be empty
 
 
 @dataclass(frozen=True)
@@ -21,12 +64,39 @@ class Photo:
     caption: str
     credit: str        # the Fotonachweis, e.g. "Birgit Kalle/ Kreis Soest"
     alt: str
-    rights: str        # key of [rights.*] (already resolved to an existing key)
+    rights: Rights     # the resolved [rights.*] entry (the default when none is named)
     line: int          # line of this photo's entry in index.md
+    expires: datetime | None = None  # end of the licence or consent: gone from output/ from then on
+    symbolic: bool = False           # a Symbolfoto (Pressekodex 2.2)
+    source: str = "camera"           # key of DIGITAL_SOURCE_TYPES
+    photographer: str = ""           # the person, when the credit also names the organisation
 
     @property
     def stem(self) -> str:
         return Path(self.file).stem
+
+    @property
+    def labelled_caption(self) -> str:
+        """The caption with "(Symbolfoto)" and "(KI-generiert)" as the Pressekodex asks, everywhere it is shown."""
+        labels = (" (Symbolfoto)" if self.symbolic else "") + (" (KI-generiert)" if self.source == "ki" else "")
+        return self.caption + labels
+
+    @property
+    def usage(self) -> PhotoRights:
+        """Credit, creator, copyright (with its one default), licence URL and usage terms of this photo."""
+        creator = self.photographer or self.credit
+        return PhotoRights(credit=self.credit, creator=creator,
+                           copyright=self.rights.copyright or f"© {creator}", url=self.rights.url,
+                           usage_terms=self.rights.label, photographer=self.photographer)
+
+    @property
+    def digital_source_type(self) -> str:
+        """The IPTC Digital Source Type URI of `source`."""
+        return DIGITAL_SOURCE_TYPE_URI + DIGITAL_SOURCE_TYPES[self.source]
+
+    def is_shown(self, now: datetime) -> bool:
+        """False from the moment the photo's licence or consent ends."""
+        return self.expires is None or now < self.expires
 
 
 @dataclass(frozen=True)
@@ -34,6 +104,24 @@ class Attachment:
     file: str
     path: Path
     title: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A correction of a published release: when, and what was corrected (one paragraph)."""
+
+    date: datetime
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """The withdrawal of a release: when and why."""
+
+    date: datetime
+    reason: str
     line: int
 
 
@@ -54,11 +142,13 @@ class Release:
     embargo: datetime | None = None
     updated: datetime | None = None
     tags: tuple[str, ...] = ()
-    contact: str | None = None  # key of [contacts.*]; None: the site's default contact
+    contact: Contact | None = None  # the resolved [contacts.*] entry (the default when none is named)
     draft: bool = False
     send: bool = True          # False: `pressekit publish` never mails it to the subscribers
     photos: tuple[Photo, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    corrections: tuple[Correction, ...] = ()  # oldest first
+    withdrawn: Withdrawal | None = None
 
     @property
     def folder(self) -> Path:
@@ -72,6 +162,32 @@ class Release:
     def is_public(self, now: datetime) -> bool:
         """True when the release may appear in output/ at `now`."""
         return not self.draft and self.published <= now
+
+    def is_withdrawn(self, now: datetime) -> bool:
+        """True from the moment of its withdrawal: only a tombstone page remains."""
+        return self.withdrawn is not None and self.withdrawn.date <= now
+
+    @property
+    def modified(self) -> datetime | None:
+        """The time of the last correction: `updated`, else the newest correction, else None."""
+        times = [c.date for c in self.corrections] + ([self.updated] if self.updated else [])
+        return max(times) if times else None
+
+    def at(self, now: datetime) -> Release:
+        """The release as output/ shows it at `now`: corrections and a withdrawal made by then, photos not
+        yet expired; a withdrawn one keeps no body, photos or attachments (its page is a tombstone)."""
+        if self.is_withdrawn(now):
+            return replace(self, body="", photos=(), attachments=())
+        corrections = tuple(c for c in self.corrections if c.date <= now)
+        photos = tuple(p for p in self.photos if p.is_shown(now))
+        if self.withdrawn is None and corrections == self.corrections and photos == self.photos:
+            return self
+        return replace(self, photos=photos, corrections=corrections, withdrawn=None)
+
+    def changes(self) -> list[datetime]:
+        """The times after publication at which output/ changes: corrections, photo expiries, the withdrawal."""
+        times = [c.date for c in self.corrections] + [p.expires for p in self.photos if p.expires is not None]
+        return times + ([self.withdrawn.date] if self.withdrawn else [])
 
     @cached_property
     def fingerprint(self) -> str:
@@ -95,11 +211,40 @@ def lift_time(value: datetime, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%d.%m.%Y, %H:%M Uhr")
 
 
-def web_variant(made: Sequence[Variant], burnt: Collection[str]) -> Variant:
-    """The variant pages and feeds show: "web", else the widest with the credit burnt in, else the narrowest."""
-    named = next((v for v in made if v.name == "web"), None)
-    burn = [v for v in made if v.name in burnt]
-    return named or (max(burn, key=lambda v: v.width) if burn else min(made, key=lambda v: v.width))
+@dataclass(frozen=True)
+class VariantRoles:
+    """Which configured variant serves as thumbnail, web picture and print file: decided once per site."""
+
+    thumb: str   # "thumb", else the narrowest
+    web: str     # "web", else the widest with the credit burnt in, else the narrowest
+    print: str   # the widest with the credit in the metadata only, else the widest
+
+    def pick(self, made: Sequence[Variant]) -> PhotoFiles | None:
+        """The made variants in their roles; None when none was made (the original is linked)."""
+        if not made:
+            return None
+        named = {v.name: v for v in made}
+        return PhotoFiles(named[self.thumb], named[self.web], named[self.print])
+
+
+@dataclass(frozen=True)
+class PhotoFiles:
+    """One photo's made variants in their roles."""
+
+    thumb: Variant
+    web: Variant
+    print: Variant
+
+
+def variant_roles(specs: Sequence[tuple[str, int, bool]]) -> VariantRoles:
+    """The roles of the configured variants, given as (name, width, credit burnt in)."""
+    names = [name for name, _, _ in specs]
+    narrowest = min(specs, key=lambda s: s[1])[0]
+    burnt = [s for s in specs if s[2]]
+    clean = [s for s in specs if not s[2]]
+    web = "web" if "web" in names else (max(burnt, key=lambda s: s[1])[0] if burnt else narrowest)
+    return VariantRoles(thumb="thumb" if "thumb" in names else narrowest, web=web,
+                        print=max(clean or specs, key=lambda s: s[1])[0])
 
 
 def public_releases(releases: list[Release] | tuple[Release, ...], now: datetime) -> list[Release]:

@@ -10,10 +10,10 @@ from urllib.parse import urlparse
 
 from jinja2 import Environment
 
-from .config import Config, Contact, Rights
+from .config import Config
 from .errors import display_path
 from .markup import summary_of
-from .model import Attachment, Photo, Release, Variant, web_variant
+from .model import Attachment, Contact, Photo, PhotoRights, Release, Rights, Variant
 from .output import OutputFile
 from .slugs import slugify
 from .templates import reporting_template_errors
@@ -28,6 +28,7 @@ class PhotoView:
 
     photo: Photo
     rights: Rights
+    usage: PhotoRights
     variants: tuple[Variant, ...]
     src: str          # URL of the variant shown in the page, relative to the release page
     width: int | None
@@ -99,31 +100,26 @@ def photo_views(release: Release, config: Config, variants: Variants) -> list[Ph
     """The photos of a release with their variants; without variants, the original file is shown."""
     views = []
     for photo in release.photos:
-        rights = config.rights_for(photo.rights)
-        assert rights is not None  # validation resolved the key
         made = variants.get((release.id, photo.file), ())
-        shown = web_variant(made, config.burnt_variants) if made else None
-        if shown is None:
-            views.append(PhotoView(photo, rights, made, photo.file, None, None, ""))
+        files = config.roles.pick(made)
+        if files is None:
+            views.append(PhotoView(photo, photo.rights, photo.usage, made, photo.file, None, None, ""))
             continue
+        shown = files.web
         prefix = f"{release.id}/"
         burn = [v for v in made if v.name in config.burnt_variants] or list(made)
         srcset = ", ".join(f"{v.relpath.removeprefix(prefix)} {v.width}w" for v in burn)
-        views.append(PhotoView(photo, rights, made, shown.relpath.removeprefix(prefix), shown.width, shown.height, srcset))
+        views.append(PhotoView(photo, photo.rights, photo.usage, made, shown.relpath.removeprefix(prefix),
+                               shown.width, shown.height, srcset))
     return views
 
 
-def _thumb(release: Release, variants: Variants) -> Variant | None:
-    if not release.photos:
-        return None
-    made = variants.get((release.id, release.photos[0].file), ())
-    return min(made, key=lambda v: v.width) if made else None
-
-
-def teaser_of(release: Release, summary: str, variants: Variants) -> Teaser:
+def teaser_of(release: Release, summary: str, variants: Variants, config: Config) -> Teaser:
     """A release as a list entry."""
-    alt = release.photos[0].alt if release.photos else ""
-    return Teaser(release, f"{release.id}/", summary, _thumb(release, variants), alt)
+    if not release.photos:
+        return Teaser(release, f"{release.id}/", summary, None, "")
+    files = config.roles.pick(variants.get((release.id, release.photos[0].file), ()))
+    return Teaser(release, f"{release.id}/", summary, files.thumb if files else None, release.photos[0].alt)
 
 
 def without_bodies(spec: ListPage) -> ListPage:
@@ -134,22 +130,27 @@ def without_bodies(spec: ListPage) -> ListPage:
 def json_ld(release: Release, config: Config, summary: str, views: list[PhotoView]) -> str:
     """schema.org NewsArticle with ImageObjects (Google's licensable-image fields), safe inside <script>."""
     url = config.release_url(release.id)
-    contact = config.contact(release.contact)
+    contact = release.contact
     images = []
     for view in views:
         image_url = url + view.src
+        usage = view.usage
+        creator = ({"@type": "Person", "name": usage.photographer} if usage.photographer
+                   else {"@type": "Organization", "name": usage.credit})
         images.append({
-            "@type": "ImageObject", "contentUrl": image_url, "url": image_url, "caption": view.photo.caption,
-            "creditText": view.photo.credit, "creator": {"@type": "Person", "name": view.photo.credit},
-            "copyrightNotice": view.rights.copyright or config.site.organisation,
-            **({"license": view.rights.url, "acquireLicensePage": view.rights.url} if view.rights.url else {}),
+            "@type": "ImageObject", "contentUrl": image_url, "url": image_url, "caption": view.photo.labelled_caption,
+            "creditText": usage.credit, "creator": creator, "copyrightNotice": usage.copyright,
+            **({"license": usage.url, "acquireLicensePage": usage.url} if usage.url else {}),
             **({"width": view.width, "height": view.height} if view.width else {}),
         })
     data = {
         "@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title,
         "description": summary, "url": url, "mainEntityOfPage": url,
         "datePublished": release.published.astimezone(config.site.tz).isoformat(),
-        "dateModified": (release.updated or release.published).astimezone(config.site.tz).isoformat(),
+        "dateModified": (release.modified or release.published).astimezone(config.site.tz).isoformat(),
+        **({"correction": [{"@type": "CorrectionComment", "text": c.text,
+                            "datePublished": c.date.astimezone(config.site.tz).isoformat()}
+                           for c in release.corrections]} if release.corrections else {}),
         "inLanguage": config.site.language, "keywords": list(release.tags),
         "publisher": {"@type": "GovernmentOrganization", "name": config.site.organisation, "url": config.site.base_url},
         "author": {"@type": "Organization", "name": contact.label if contact and contact.label else config.site.organisation},
@@ -190,12 +191,20 @@ class PageRenderer:
         first = views[0] if views else None
         info = self.page(relpath, release.title, summary, banner=self.banner(release), kind="article",
                          og_image=first.shown if first else None, og_image_alt=first.photo.alt if first else "")
-        contact: Contact | None = self.config.contact(release.contact)
+        contact: Contact | None = release.contact
         attachments = [AttachmentView(a, attachment_sizes.get(a.file, 0)) for a in release.attachments]
         return self.render_for(display_path(release.source, self.config.root), "release.html", relpath, dict(
             page=info, release=release, body=body_html, summary=summary, photos=views, attachments=attachments,
             contact=contact, zip_size=zip_size, json_ld=json_ld(release, self.config, summary, views),
             tag_url=lambda tag: f"themen/{slugify(tag)}/"))
+
+    def tombstone(self, release: Release) -> OutputFile:
+        """output/<id>/index.html of a withdrawn release: title, date, when and why; not indexed."""
+        assert release.withdrawn is not None
+        relpath = f"{release.id}/index.html"
+        info = self.page(relpath, f"Zurückgezogen: {release.title}", release.withdrawn.reason,
+                         banner=self.banner(release))
+        return self.render("withdrawn.html", relpath, page=info, release=release, withdrawal=release.withdrawn)
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:

@@ -21,8 +21,9 @@ from .errors import SourceError
 from .model import Photo, Release
 
 # IPTC-IIM 4.2 dataset: (number, name, PhotoMeta field, the most bytes it may hold).
-IIM_FIELDS = ((80, "By-line", "credit", 32), (110, "Credit", "credit", 32),
-              (116, "Copyright Notice", "copyright", 128), (120, "Caption/Abstract", "caption", 2000))
+IIM_FIELDS = ((40, "Special Instructions", "usage_terms", 256), (80, "By-line", "by_line", 32),
+              (110, "Credit", "credit", 32), (116, "Copyright Notice", "copyright", 128),
+              (120, "Caption/Abstract", "caption", 2000))
 IIM_MAX_BYTES = max(limit for *_, limit in IIM_FIELDS)
 XMP_MAX_CHARS = 2000
 
@@ -44,20 +45,27 @@ _PLACEHOLDERS = {"tbd", "tba", "todo", "xxx", "foto", "fotos", "bild", "photo", 
 class PhotoMeta:
     """The texts every variant of one photo carries in its metadata."""
 
-    credit: str          # Fotonachweis: dc:creator, photoshop:Credit, IIM By-line and Credit, EXIF Artist
+    credit: str          # Fotonachweis: photoshop:Credit, IIM Credit
     caption: str         # dc:description, IIM Caption, EXIF ImageDescription
     alt: str             # Iptc4xmpCore:AltTextAccessibility
     copyright: str       # dc:rights, IIM Copyright Notice, EXIF Copyright
     usage_terms: str     # xmpRights:UsageTerms (the rights label)
-    web_statement: str   # xmpRights:WebStatement (the rights URL)
+    web_statement: str   # xmpRights:WebStatement and plus:Licensor (the rights URL)
+    creator: str = ""    # the photographer: dc:creator, IIM By-line, EXIF Artist (empty: the credit)
+    source_type: str = ""  # Iptc4xmpExt:DigitalSourceType (IPTC NewsCodes URI)
+
+    @property
+    def by_line(self) -> str:
+        """Who made the picture: the photographer when named, else the whole credit."""
+        return self.creator or self.credit
 
 
 def photo_meta(photo: Photo, config: Config) -> PhotoMeta:
     """Return the metadata texts of `photo`: its credit, caption and alt, and its rights' texts."""
-    rights = config.rights_for(photo.rights)
-    return PhotoMeta(credit=photo.credit, caption=photo.caption, alt=photo.alt,
-                     copyright=(rights.copyright if rights and rights.copyright else photo.credit),
-                     usage_terms=rights.label if rights else "", web_statement=rights.url if rights else "")
+    usage = photo.usage
+    return PhotoMeta(credit=usage.credit, creator=usage.creator, caption=photo.labelled_caption, alt=photo.alt,
+                     copyright=usage.copyright, usage_terms=usage.usage_terms, web_statement=usage.url,
+                     source_type=photo.digital_source_type)
 
 
 def looks_placeholder(text: str) -> bool:
@@ -113,7 +121,7 @@ def _alt(tag: str, value: str) -> str:
 def build_xmp(meta: PhotoMeta) -> bytes:
     """Return a UTF-8 XMP packet with the IPTC Core/Extension fields of `meta`."""
     parts = [
-        f"   <dc:creator><rdf:Seq><rdf:li>{escape(_clip(meta.credit))}</rdf:li></rdf:Seq></dc:creator>\n",
+        f"   <dc:creator><rdf:Seq><rdf:li>{escape(_clip(meta.by_line))}</rdf:li></rdf:Seq></dc:creator>\n",
         f"   <photoshop:Credit>{escape(_clip(meta.credit))}</photoshop:Credit>\n",
         _alt("dc:description", meta.caption),
         _alt("Iptc4xmpCore:AltTextAccessibility", meta.alt),
@@ -123,7 +131,13 @@ def build_xmp(meta: PhotoMeta) -> bytes:
     if meta.usage_terms:
         parts.append(_alt("xmpRights:UsageTerms", meta.usage_terms))
     if meta.web_statement:
-        parts.append(f"   <xmpRights:WebStatement>{escape(_clip(meta.web_statement))}</xmpRights:WebStatement>\n")
+        url = escape(_clip(meta.web_statement))
+        parts.append(f"   <xmpRights:WebStatement>{url}</xmpRights:WebStatement>\n")
+        # PLUS Licensor URL: with Web Statement, Credit, Copyright and Creator, Google shows "Licensable"
+        parts.append("   <plus:Licensor><rdf:Seq><rdf:li rdf:parseType=\"Resource\">"
+                     f"<plus:LicensorURL>{url}</plus:LicensorURL></rdf:li></rdf:Seq></plus:Licensor>\n")
+    if meta.source_type:
+        parts.append(f"   <Iptc4xmpExt:DigitalSourceType>{escape(meta.source_type)}</Iptc4xmpExt:DigitalSourceType>\n")
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -132,7 +146,9 @@ def build_xmp(meta: PhotoMeta) -> bytes:
         '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         '    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"\n'
         '    xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/"\n'
-        '    xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/">\n'
+        '    xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"\n'
+        '    xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
+        '    xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/">\n'
         + "".join(parts)
         + "  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n"
         '<?xpacket end="w"?>'
@@ -152,7 +168,7 @@ def _iim_text(text: str, limit: int) -> bytes:
 
 
 def build_iim(meta: PhotoMeta) -> bytes:
-    """Return the IPTC-IIM datasets: 1:90 UTF-8 marker, then IIM_FIELDS, each cut to its limit."""
+    """Return the IPTC-IIM datasets: 1:90 UTF-8 marker, then IIM_FIELDS (2:40 Special Instructions: the usage terms; 2:80 By-line: the photographer), each cut to its limit."""
     return (
         _dataset(1, 0, b"\x00\x04")          # envelope record version 4
         + _dataset(1, 90, b"\x1b%G")         # coded character set: UTF-8
@@ -170,15 +186,23 @@ def iim_warnings(photo: Photo, config: Config, shown: str, index: int | None) ->
     for _, name, field, limit in IIM_FIELDS:
         text = getattr(meta, field)
         size = len(_clip(text, len(text)).encode("utf-8"))
-        # the copyright notice is the rights' text, or the credit when the rights have none
-        source = field if field != "copyright" else ("credit" if meta.copyright == photo.credit else "rights")
+        source = _front_matter_field(field, meta, photo)
         if size > limit:
             over.setdefault(source, (limit, size, []))[2].append(name)
     return [SourceError(shown, photo.line,
-                        f"{prefix}{source}: {'its copyright is ' if source == 'rights' else ''}longer than the "
+                        f"{prefix}{source}: {'its text is ' if source == 'rights' else ''}longer than the "
                         f"{limit} bytes IPTC-IIM allows; it will be cut in IIM metadata",
                         f"{' and '.join(names)}: at most {limit} bytes; this text has {size}", warning=True)
             for source, (limit, size, names) in over.items()]
+
+
+def _front_matter_field(field: str, meta: PhotoMeta, photo: Photo) -> str:
+    """The front-matter field (or `rights`, the config's text) an IIM text comes from."""
+    if field == "by_line":
+        return "photographer" if meta.creator else "credit"
+    if field == "usage_terms" or (field == "copyright" and photo.rights.copyright):
+        return "rights"
+    return "credit" if field == "copyright" else field
 
 
 def _resource(resource_id: int, data: bytes) -> bytes:
@@ -210,7 +234,7 @@ def credits_text(release: Release, config: Config, members: Sequence[tuple[str, 
     lines = [f"Bildnachweis: {release.title}", config.site.organisation]
     for name, photo in members:
         meta = photo_meta(photo, config)
-        lines += ["", name, f"Bildunterschrift: {photo.caption}", f"Foto: {photo.credit}"]
+        lines += ["", name, f"Bildunterschrift: {meta.caption}", f"Foto: {photo.credit}"]
         lines += [f"Nutzungsrechte: {meta.usage_terms}"] if meta.usage_terms else []
         lines += [f"Nutzungsbedingungen: {meta.web_statement}"] if meta.web_statement else []
         lines.append(f"Copyright: {meta.copyright}")

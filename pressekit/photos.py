@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import cast
 
-from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, TiffImagePlugin, UnidentifiedImageError
 
 from . import __version__
 from .cache import file_stamp, named_digest, read_sealed, write_atomic, write_sealed
@@ -222,10 +222,9 @@ def _upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if orientation >= 5 else size
 
 
-def print_spec(variants: Sequence[VariantSpec]) -> VariantSpec:
-    """Return the print variant: the widest with credit "metadata", else the widest of all."""
-    clean = [v for v in variants if v.credit == "metadata"]
-    return max(clean or variants, key=lambda v: v.width)
+def print_spec(config: Config) -> VariantSpec:
+    """Return the print variant, as the site's variant roles choose it."""
+    return next(v for v in config.variants if v.name == config.roles.print)
 
 
 def photo_warnings(photo: Photo, config: Config, shown_source: str, index: int | None = None) -> list[SourceError]:
@@ -236,7 +235,7 @@ def photo_warnings(photo: Photo, config: Config, shown_source: str, index: int |
             w, h = _upright(image.size, _orientation(image))
     except PhotoProblem:
         return out  # check_photo reports it
-    need = print_spec(config.variants).width
+    need = print_spec(config).width
     if w * h < MIN_PRINT_PIXELS or w < need:
         field = f"photos[{index}].file" if index is not None else "photo file"
         out.append(SourceError(shown_source, photo.line, f"{field}: {photo.file} is {w} × {h} pixels, too small for print",
@@ -463,32 +462,49 @@ def burn_credit(image: Image.Image, credit: str) -> Image.Image:
 
 # --- encoding --------------------------------------------------------------------------------------
 
-def _exif(meta: PhotoMeta) -> bytes:
-    """Return our own EXIF: Artist, Copyright, ImageDescription in ASCII, and ColorSpace sRGB."""
+PRINT_DPI, SCREEN_DPI = 300, 72
+
+
+def _exif(meta: PhotoMeta, size: tuple[int, int], dpi: int) -> bytes:
+    """Return our own EXIF: Artist, Copyright, ImageDescription in ASCII, the resolution, and the tags
+    EXIF 2.32 requires of a JPEG (ExifVersion, ComponentsConfiguration, ...), so `exiftool -validate` is quiet."""
     exif = Image.Exif()
     exif[0x010E] = to_ascii(meta.caption)[:XMP_MAX_CHARS]
-    exif[0x013B] = to_ascii(meta.credit)[:XMP_MAX_CHARS]
+    exif[0x013B] = to_ascii(meta.by_line)[:XMP_MAX_CHARS]
     exif[0x8298] = to_ascii(meta.copyright)[:XMP_MAX_CHARS]
-    exif[0x8769] = {0xA001: 1}
-    return exif.tobytes()
+    exif[0x011A] = exif[0x011B] = TiffImagePlugin.IFDRational(dpi, 1)  # X/YResolution
+    exif[0x0128] = 2   # ResolutionUnit: inches
+    exif[0x0213] = 1   # YCbCrPositioning: centered
+    exif[0x8769] = {0x9000: b"0232", 0x9101: b"\x01\x02\x03\x00", 0xA000: b"0100", 0xA001: 1,
+                    0xA002: size[0], 0xA003: size[1]}
+    data = exif.tobytes()
+    # Pillow knows no type for ComponentsConfiguration and writes BYTE; EXIF requires UNDEFINED (7).
+    # Its IFD entry is tag 0x9101, type, count 4 in the byte order Pillow chose: retype it in place.
+    order = ">" if data[6:8] == b"MM" else "<"
+    entry = struct.pack(order + "HHI", 0x9101, 1, 4)
+    assert data.count(entry) == 1, "Pillow's EXIF layout changed"
+    return data.replace(entry, struct.pack(order + "HHI", 0x9101, 7, 4))
 
 
-def encode_variant(image: Image.Image, spec: VariantSpec, meta: PhotoMeta) -> bytes:
-    """Return `image` as a progressive optimised JPEG with our EXIF, XMP, sRGB profile and IPTC-IIM."""
+def encode_variant(image: Image.Image, spec: VariantSpec, meta: PhotoMeta, dpi: int = SCREEN_DPI) -> bytes:
+    """Return `image` as a progressive optimised JPEG with our EXIF, XMP, sRGB profile and IPTC-IIM,
+    declaring `dpi` in JFIF and EXIF."""
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=spec.quality, optimize=True, progressive=True,
-               exif=_exif(meta), xmp=build_xmp(meta), icc_profile=_SRGB_ICC)
+    image.save(buffer, "JPEG", quality=spec.quality, optimize=True, progressive=True, dpi=(dpi, dpi),
+               exif=_exif(meta, image.size, dpi), xmp=build_xmp(meta), icc_profile=_SRGB_ICC)
     return splice_segment(buffer.getvalue(), build_app13(meta))
 
 
-def render_variants(path: Path, specs: Sequence[VariantSpec], meta: PhotoMeta) -> Iterator[tuple[VariantSpec, bytes]]:
-    """Yield the JPEG of every spec (widest first), all derived from one decode of `path`."""
+def render_variants(path: Path, specs: Sequence[VariantSpec], meta: PhotoMeta,
+                    print_name: str = "") -> Iterator[tuple[VariantSpec, bytes]]:
+    """Yield the JPEG of every spec (widest first), all derived from one decode of `path`; the print
+    variant `print_name` declares 300 dpi."""
     ordered = sorted(specs, key=lambda s: -s.width)
     current, full = decode_largest(path, ordered[0].width)
     for spec in ordered:
         current = _shrink(current, _fit(full, spec.width))
         picture = burn_credit(current, meta.credit) if spec.credit == "burn" else current
-        yield spec, encode_variant(picture, spec, meta)
+        yield spec, encode_variant(picture, spec, meta, PRINT_DPI if spec.name == print_name else SCREEN_DPI)
 
 
 # --- the cache and the parallel run -----------------------------------------------------------------
@@ -501,6 +517,7 @@ class _Job:
     meta: PhotoMeta
     root: Path
     todo: tuple[tuple[VariantSpec, str], ...]
+    print_name: str = ""  # the variant that declares 300 dpi
 
 
 @dataclass(frozen=True)
@@ -535,7 +552,7 @@ def run_job(job: _Job) -> PhotoProblem | dict[str, Path]:
     keys = dict((spec.name, key) for spec, key in job.todo)
     made: dict[str, Path] = {}
     try:
-        for spec, data in render_variants(job.path, [spec for spec, _ in job.todo], job.meta):
+        for spec, data in render_variants(job.path, [spec for spec, _ in job.todo], job.meta, job.print_name):
             made[spec.name] = _store_entry(job.root, keys[spec.name], data, "jpg")
     except PhotoProblem as problem:
         return problem
@@ -617,16 +634,17 @@ def _plan_photo(release: Release, index: int, shown: str, config: Config, entrie
     photo = release.photos[index]
     meta = photo_meta(photo, config)
     source = entries.hashes.digest(photo.path)
+    printed = config.roles.print
     found: dict[str, Path] = {}
     todo: list[tuple[VariantSpec, str]] = []
     for spec in config.variants:
-        key = _key(source, astuple(spec), astuple(meta))
+        key = _key(source, astuple(spec), astuple(meta), spec.name == printed)
         path = entries.find(key)
         if path is None:
             todo.append((spec, key))
         else:
             found[spec.name] = path
-    job = _Job(photo.path, meta, entries.root, tuple(todo)) if todo else None
+    job = _Job(photo.path, meta, entries.root, tuple(todo), printed) if todo else None
     return _Plan(release, index, shown, found, job)
 
 
@@ -718,7 +736,7 @@ Done = tuple[_Plan, dict[str, Path]]  # a plan whose variants all exist: variant
 
 def _zip_file(release: Release, config: Config, zips: _Entries, done: Sequence[Done]) -> OutputFile:
     """Return fotos.zip of a release (cached by its contents, checked like a variant) as an OutputFile."""
-    spec = print_spec(config.variants)
+    spec = print_spec(config)
     members = [(f"{plan.photo.stem}-{spec.name}.jpg", plan.photo, paths[spec.name]) for plan, paths in done]
     text = credits_text(release, config, [(name, photo) for name, photo, _ in members])
     key = _key(text, [(name, path.name) for name, _, path in members])  # member files are named by their digest

@@ -20,8 +20,9 @@ from .cache import file_stamp
 from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
+from .lifecycle import LIFECYCLE_PHOTO_FIELDS, check_corrections, check_photo_lifecycle, check_withdrawal
 from .markup import body_problems
-from .model import Attachment, Photo, Release
+from .model import Attachment, Contact, Photo, Release, Rights
 from .slugs import slugify
 
 MAX_BODY_CHARS = 200_000
@@ -37,8 +38,8 @@ RESERVED_PATHS = {
 RESERVED_IDS = frozenset(RESERVED_PATHS)
 
 FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "dateline", "tags", "contact",
-          "draft", "send", "photos", "attachments")
-PHOTO_FIELDS = ("file", "caption", "credit", "alt", "rights")
+          "draft", "send", "photos", "attachments", "corrections", "withdrawn")
+PHOTO_FIELDS = ("file", "caption", "credit", "alt", "rights") + LIFECYCLE_PHOTO_FIELDS
 ATTACHMENT_FIELDS = ("file", "title")
 
 _NEEDS = {"alt": "an alt text describing the picture for blind readers", "credit": "a credit (the Fotonachweis)"}
@@ -47,6 +48,8 @@ _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
 
+
+Instant = datetime  # inside _Validator, `datetime` names its method
 
 ParseCache = dict[str, tuple[object, "Release | None", list[SourceError]]]
 
@@ -218,8 +221,10 @@ class _Validator:
         contact = self.contact(fields.get("contact"))
         draft = self.boolean(fields, "draft")
         send = self.boolean(fields, "send") if "send" in fields else True
-        photos = self.photos(fields.get("photos"))
+        photos = self.photos(fields.get("photos"), day[0] if day else None)
         attachments = self.attachments(fields.get("attachments"))
+        corrections = check_corrections(self, fields.get("corrections"), day[0] if day else None)
+        withdrawn = check_withdrawal(self, fields.get("withdrawn"), day[0] if day else None)
         self.check_body(body, body_line)
         text = {k: self.text(fields, k, one_line=k != "summary") for k in ("subtitle", "summary", "dateline")}
         if self.errors or day is None:
@@ -228,7 +233,7 @@ class _Validator:
             id=self.folder.name, source=self.folder / "index.md", title=title, date=day[0],
             date_has_time=day[1], body=body, body_line=body_line, embargo=embargo and embargo[0],
             updated=updated and updated[0], tags=tags, contact=contact, draft=draft, send=send, photos=photos,
-            attachments=attachments, **text,
+            attachments=attachments, corrections=corrections, withdrawn=withdrawn, **text,
         )
 
     # --- fields ---------------------------------------------------------
@@ -266,18 +271,20 @@ class _Validator:
             return ""
         return value.strip()
 
-    def datetime(self, fields: dict[str, Node], name: str, required: bool = False) -> tuple[datetime, bool] | None:
+    def datetime(self, fields: dict[str, Node], name: str, required: bool = False, where: str = "",
+                 line: int = 1) -> tuple[datetime, bool] | None:
         node = fields.get(name)
         if node is None or node.value in (None, ""):
             if required:
-                self.error(node.line if node else 1, f"{name}: is missing", "every release needs a date (YYYY-MM-DD)")
+                self.error(node.line if node else line, f"{where}{name}: is missing",
+                           "every release needs a date (YYYY-MM-DD)" if not where else "expected a date (YYYY-MM-DD)")
             return None
-        raw = self.scalar(node, name)
+        raw = self.scalar(node, where + name)
         if raw is None:
             return None
         parsed = parse_datetime(raw.strip(), self.config.site.tz)
         if isinstance(parsed, str):
-            self.error(node.line, f"{name}: '{raw}' {parsed}",
+            self.error(node.line, f"{where}{name}: '{raw}' {parsed}",
                        "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+01:00")
             return None
         return parsed
@@ -315,9 +322,9 @@ class _Validator:
                 tags.append(value)
         return tuple(tags)
 
-    def contact(self, node: Node | None) -> str | None:
+    def contact(self, node: Node | None) -> Contact | None:
         if node is None or node.value in (None, ""):
-            return None
+            return self.config.contact(None)
         key = self.scalar(node, "contact")
         if key is None:
             return None
@@ -328,7 +335,7 @@ class _Validator:
                        f"did you mean '{close[0]}'?" if close else
                        f"known contacts: {', '.join(known) or 'none; add [contacts.<key>]'}")
             return None
-        return key.strip()
+        return self.config.contact(key.strip())
 
     def entries(self, node: Node | None, name: str, known: tuple[str, ...]) -> list[tuple[int, dict[str, Node], int]]:
         if node is None or node.value in (None, ""):
@@ -345,7 +352,7 @@ class _Validator:
             out.append((i, item.value, item.line))
         return out
 
-    def photos(self, node: Node | None) -> tuple[Photo, ...]:
+    def photos(self, node: Node | None, day: Instant | None) -> tuple[Photo, ...]:
         photos: list[Photo] = []
         stems: dict[str, str] = {}
         for i, fields, line in self.entries(node, "photos", PHOTO_FIELDS):
@@ -354,6 +361,7 @@ class _Validator:
             values = {k: self.text(fields, k, required=True, one_line=k != "caption", where=where, line=line)
                       for k in ("caption", "credit", "alt")}
             rights = self.rights(fields.get("rights"), where)
+            lifecycle = check_photo_lifecycle(self, fields, where, line, day)
             if path is None or rights is None or not all(values.values()):
                 continue
             stem = path.stem.lower()
@@ -363,7 +371,8 @@ class _Validator:
                 continue
             stems[stem] = path.name
             photos.append(Photo(file=path.name if path.parent == self.folder else path.relative_to(self.folder).as_posix(),
-                                path=path, rights=rights, line=line, **values))
+                                path=path, caption=values["caption"], credit=values["credit"], alt=values["alt"],
+                                rights=rights, line=line, **lifecycle))
         return tuple(photos)
 
     def attachments(self, node: Node | None) -> tuple[Attachment, ...]:
@@ -376,13 +385,12 @@ class _Validator:
                 out.append(Attachment(path.relative_to(self.folder).as_posix(), path, title or path.name, line))
         return tuple(out)
 
-    def rights(self, node: Node | None, where: str) -> str | None:
+    def rights(self, node: Node | None, where: str) -> Rights | None:
         if node is None or node.value in (None, ""):
             default = self.config.rights_for(None)
             if default is None:
                 self.error(node.line if node else 1, f"{where}rights: no [rights.*] is configured in pressekit.toml")
-                return None
-            return default.key
+            return default
         key = self.scalar(node, where + "rights")
         if key is None:
             return None
@@ -392,7 +400,7 @@ class _Validator:
             self.error(node.line, f"{where}rights: '{key}' is not a rights entry in pressekit.toml",
                        f"did you mean '{close[0]}'?" if close else f"known rights: {', '.join(known) or 'none'}")
             return None
-        return key.strip()
+        return self.config.rights_for(key.strip())
 
     def file(self, fields: dict[str, Node], where: str, line: int) -> Path | None:
         node = fields.get("file")

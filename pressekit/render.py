@@ -105,9 +105,12 @@ class Renderer:
         release = job.release
         body = self.bodies.html(release, keep=release.id in self.keep)
         pages = PageRenderer(self.env, self.config, self.pages.feeds, lambda r: job.banner)
-        files = [pages.release_page(release, body, job.variants, job.attachment_sizes, job.zip_size),
-                 *mail.email_files(release, self.config, job.variants, body, variant_files=job.variant_files,
-                                   env=self.mail_env, attachment_sizes=job.attachment_sizes)]
+        if release.withdrawn is not None:  # its page says so; the e-mail files go with the rest
+            files = [pages.tombstone(release)]
+        else:
+            files = [pages.release_page(release, body, job.variants, job.attachment_sizes, job.zip_size),
+                     *mail.email_files(release, self.config, job.variants, body, variant_files=job.variant_files,
+                                       env=self.mail_env, attachment_sizes=job.attachment_sizes)]
         written = {f.relpath: self.staging.write(f) for f in files}
         return Rendered(release.id, written, summary_of(release.summary, body))
 

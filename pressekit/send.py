@@ -141,6 +141,7 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
     config = _load_config(root)
     release = find_release(config, release_id)
     check_sendable(release, now, options.embargo, config.site.tz)
+    release = release.at(now)  # with its corrections, without expired photos
     rate = _rate(config, options)
     with contextlib.ExitStack() as stack:
         audience = None
@@ -223,6 +224,9 @@ def check_sendable(release: Release, now: datetime, embargo_ok: bool, tz: tzinfo
     """Raise PressekitError when the release must not go out at `now` (draft, embargo, future date)."""
     if release.draft:
         raise PressekitError(f"{release.id} is a draft (draft: true); drafts are never sent")
+    if release.is_withdrawn(now):
+        raise PressekitError(f"{release.id} is withdrawn (withdrawn:); it is not sent any more\n"
+                             f"  hint: pressekit send {release.id} --withdrawal tells those who received it")
     if release.embargo and now < release.embargo:
         if not embargo_ok:
             lift = lift_time(release.embargo, tz)

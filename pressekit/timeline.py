@@ -43,13 +43,29 @@ class Timeline:
     now: datetime
     scheduled: tuple[Release, ...]   # not drafts, published > now; earliest first
     drafts: tuple[Release, ...]      # by id
+    later: tuple[Change, ...] = ()   # photo expiries and withdrawals after now; earliest first
+
+
+@dataclass(frozen=True)
+class Change:
+    """A moment after publication at which a release's output changes."""
+
+    moment: datetime
+    release: Release
+    what: str        # "Foto läuft ab: kinder.jpg", "Rückruf"
 
 
 def plan_timeline(releases: list[Release], now: datetime) -> Timeline:
-    """Return the releases that go live after `now` (by lift time) and the drafts."""
+    """Return the releases that go live after `now` (by lift time), the drafts, and the expiries and
+    withdrawals still to come."""
     scheduled = sorted((r for r in releases if not r.draft and r.published > now), key=lambda r: (r.published, r.id))
     drafts = sorted((r for r in releases if r.draft), key=lambda r: r.id)
-    return Timeline(now, tuple(scheduled), tuple(drafts))
+    later = [Change(p.expires, r, f"Foto läuft ab: {p.file}") for r in releases if not r.draft
+             for p in r.photos if p.expires is not None and p.expires > now]
+    later += [Change(r.withdrawn.date, r, "Rückruf") for r in releases
+              if not r.draft and r.withdrawn is not None and r.withdrawn.date > now]
+    return Timeline(now, tuple(scheduled), tuple(drafts),
+                    tuple(sorted(later, key=lambda c: (c.moment, c.release.id, c.what))))
 
 
 def german_datetime(value: datetime, tz: ZoneInfo) -> str:
@@ -73,6 +89,9 @@ def format_timeline(timeline: Timeline, config: Config) -> str:
                    for r in timeline.scheduled)
     else:
         out.append("Keine Meldung mit Sperrfrist oder künftigem Datum.")
+    if timeline.later:
+        out += ["", "Wird entfernt (mit dem ersten Build ab diesem Zeitpunkt):"]
+        out.extend(f"  {german_datetime(c.moment, tz)}  {c.release.id}  {c.what}" for c in timeline.later)
     if timeline.drafts:
         out += ["", "Entwürfe (erscheinen erst mit draft: false):"]
         out.extend(f"  {one_line(r.id)}  {one_line(r.title)}" for r in timeline.drafts)
@@ -80,10 +99,13 @@ def format_timeline(timeline: Timeline, config: Config) -> str:
 
 
 def lift_times(timeline: Timeline) -> list[tuple[datetime, list[str]]]:
-    """Distinct moments at which something goes live, each with the ids that do."""
+    """Distinct moments at which something goes live or is removed, each with the ids concerned."""
     moments: dict[datetime, list[str]] = {}
     for release in timeline.scheduled:
         moments.setdefault(release.published, []).append(release.id)
+    for change in timeline.later:
+        if change.release.id not in moments.setdefault(change.moment, []):
+            moments[change.moment].append(change.release.id)
     return sorted(moments.items())
 
 
@@ -109,7 +131,7 @@ def cron_lines(timeline: Timeline, config: Config, site: Path) -> str:
         local = _ceil_minute(moment.astimezone(config.site.tz))
         out.append(f"# {german_datetime(moment, config.site.tz)}: {one_line(', '.join(ids))}")
         out.append(f"{local.minute} {local.hour} {local.day} {local.month} * {command}")
-    if not timeline.scheduled:
+    if not timeline.scheduled and not timeline.later:
         out.append("# nothing scheduled")
     return "\n".join(out) + "\n"
 
@@ -137,12 +159,12 @@ def systemd_timer(timeline: Timeline, config: Config, site: Path) -> str:
         stamp = f"{local:%Y-%m-%d %H:%M:%S}"
         out.append(f"# {one_line(', '.join(ids))}")
         out.append(f"OnCalendar={stamp} {tz_name}")
-    if not timeline.scheduled:
+    if not timeline.scheduled and not timeline.later:
         out.append("# nothing scheduled")
     out += ["AccuracySec=1s", "Persistent=true", "Unit=pressekit-build.service", "",
             "[Install]", "WantedBy=timers.target"]
     return "\n".join(out) + "\n"
 
 
-__all__ = ["Timeline", "plan_timeline", "format_timeline", "cron_lines", "systemd_timer", "german_datetime",
+__all__ = ["Change", "Timeline", "plan_timeline", "format_timeline", "cron_lines", "systemd_timer", "german_datetime",
            "lift_times", "reason"]

@@ -95,7 +95,8 @@ class SiteMaker:
             path.write_bytes(image)
         elif image is not None:
             image.save(path, **save)  # type: ignore[arg-type]
-        return Photo(file, path, caption, credit, alt, rights, line)
+        found = next(r for r in self.rights if r.key == rights)
+        return Photo(file, path, caption, credit, alt, found, line)
 
     def release(self, release_id: str, *photos: Photo) -> Release:
         """Return (and remember) a release with `photos`."""

@@ -63,7 +63,7 @@ def test_new_release_validates_as_written(tmp_path: Path) -> None:
     assert errors == []
     assert release.title == "„Zukunft“: Messe zieht 1.800 Jugendliche an"
     assert (release.date, release.date_has_time, release.draft) == (datetime(2026, 6, 23, tzinfo=BERLIN), False, True)
-    assert release.contact == "pressestelle"
+    assert release.contact is not None and release.contact.key == "pressestelle"
     assert release.body.strip().startswith("<!--")
 
 
@@ -79,7 +79,7 @@ def test_new_release_validates_with_every_optional_field_filled_in(tmp_path: Pat
     assert release.embargo == datetime(2026, 6, 23, 10, tzinfo=BERLIN)
     assert release.dateline == "Beispielheim"
     assert release.tags == ("Verwaltung", "Verkehr")
-    assert [(p.file, p.credit, p.rights) for p in release.photos] == [("foto.jpg", "Vorname Name/ Organisation", "press")]
+    assert [(p.file, p.credit, p.rights.key) for p in release.photos] == [("foto.jpg", "Vorname Name/ Organisation", "press")]
     assert [(a.file, a.title) for a in release.attachments] == [("dokument.pdf", "Titel des Dokuments")]
 
 

@@ -18,7 +18,7 @@ from lxml import etree
 from pressekit import feeds
 from pressekit.config import Config, VariantSpec
 from pressekit.markup import absolutize, render_html
-from pressekit.model import Release, Variant, public_releases, web_variant
+from pressekit.model import Release, Variant, public_releases
 from pressekit.releases import CONTROL, LINE_BREAKS, load_site
 from sitekit import write_photo, write_site
 
@@ -278,7 +278,8 @@ def test_photos_with_and_without_variants_in_one_build(site: Site) -> None:
 def test_web_variant(site: Site, specs, expected) -> None:
     config = dataclasses.replace(site.config, variants=tuple(VariantSpec(n, w, c, 85) for n, w, c in specs))
     variants = tuple(Variant(n, f"x/photos/a-{n}.jpg", w, w, w) for n, w, _ in specs)
-    assert web_variant(variants, config.burnt_variants).name == expected
+    picked = config.roles.pick(variants)
+    assert picked is not None and picked.web.name == expected
 
 
 # --- Atom ---------------------------------------------------------------------------------------

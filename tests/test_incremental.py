@@ -37,6 +37,7 @@ class Site:
     def __init__(self, root: Path):
         self.root = write_site(root)
         self.clock = 1_700_000_000
+        self.now = NOW
         self.ids = ["2025-03-01-a", "2025-03-02-b", "2025-03-03-c"]
         for n, rid in enumerate(self.ids, 1):
             self.write(rid, release_text(f"Meldung {n}", f"Text {n}.", credit="Jana Muster" if n == 1 else None, day=n))
@@ -68,6 +69,21 @@ class Site:
             self.write(rid, index.read_text().replace("tags: [", f"tags: [Thema{n % 2}, ", 1))
         elif action == "credit" and rid == self.ids[0] and index:
             self.write(rid, index.read_text().replace("credit: ", f"credit: Neu{n} ", 1))
+        elif action == "correct" and index and "corrections:" not in index.read_text():
+            self.write(rid, index.read_text().replace("\n---\n", f"\ncorrections:\n  - date: 2025-05-{n % 28 + 1:02d}T09:00:00+02:00"
+                                                                f"\n    text: Korrektur {n}.\n---\n", 1))
+        elif action == "withdraw" and index and "withdrawn:" not in index.read_text():
+            day = (self.now + timedelta(days=n % 10)).date().isoformat()
+            self.write(rid, index.read_text().replace("\n---\n", f"\nwithdrawn:\n  date: {day}\n  reason: Grund {n}.\n---\n", 1))
+        elif action in ("expire", "label") and self._photo_release():
+            rid = self._photo_release()
+            index = self.root / "releases" / rid / "index.md"
+            extra = (f"    expires: {(self.now + timedelta(days=n % 10)).date().isoformat()}\n" if action == "expire"
+                     else f"    symbolic: true\n    source: ki\n    photographer: Jana Muster {n}\n")
+            if extra.split(":")[0] not in index.read_text():
+                self.write(rid, index.read_text().replace("    alt: Eine Wiese\n", "    alt: Eine Wiese\n" + extra, 1))
+        elif action == "later":
+            self.now += timedelta(days=n % 10 + 1)
         elif action == "template":
             target = self.root / "templates" / "404.html"
             target.parent.mkdir(exist_ok=True)
@@ -93,17 +109,23 @@ class Site:
             self.ids[self.ids.index(rid)] = new
             self.tick(self.root / "releases" / new)
 
+    def _photo_release(self) -> str | None:
+        """The release that has the photo (it may have been renamed), while it exists."""
+        return next((rid for rid in self.ids if "    alt: Eine Wiese\n" in
+                     (self.root / "releases" / rid / "index.md").read_text()), None)
+
     def clean_build(self, target: Path) -> dict[str, str]:
         copy = target / "site"
         shutil.copytree(self.root, copy, ignore=shutil.ignore_patterns(".pressekit", "output"))
-        build_site(copy, copy / "output", NOW)
+        build_site(copy, copy / "output", self.now)
         return tree(copy / "output")
 
 
-ACTIONS = st.sampled_from(["body", "title", "tag", "credit", "template", "config", "add", "delete", "rename"])
+ACTIONS = st.sampled_from(["body", "title", "tag", "credit", "template", "config", "add", "delete", "rename",
+                           "correct", "withdraw", "expire", "label", "later"])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(ACTIONS, st.integers(0, 50)), min_size=1, max_size=4))
 def test_incremental_output_equals_clean_build(tmp_path_factory, edits: list[tuple[str, int]]) -> None:
     base = tmp_path_factory.mktemp("inc")
@@ -111,7 +133,7 @@ def test_incremental_output_equals_clean_build(tmp_path_factory, edits: list[tup
     build_site(site.root, site.root / "output", NOW)
     for step, (action, n) in enumerate(edits):
         site.edit(action, n)
-        build_site(site.root, site.root / "output", NOW)
+        build_site(site.root, site.root / "output", site.now)
         clean = site.clean_build(base / f"clean{step}")
         assert tree(site.root / "output") == clean, (action, n)
 

@@ -23,8 +23,8 @@ from PIL import Image, ImageCms, ImageDraw, IptcImagePlugin
 from photo_helpers import ADOBE_RGB, SiteMaker, rgb_profile
 from pressekit import photos
 from pressekit.config import VariantSpec
-from pressekit.model import Photo
 from pressekit.cache import unseal
+from pressekit.model import Photo, Rights, variant_roles
 from pressekit.photometa import PhotoMeta, build_app13, build_iim, build_xmp, splice_segment, to_ascii
 
 SMALL = (VariantSpec("thumb", 120, "burn", 85), VariantSpec("web", 300, "burn", 85),
@@ -343,8 +343,8 @@ def test_nothing_private_reaches_a_variant(site: SiteMaker) -> None:
         assert 0xFE not in [marker for marker, _ in markers(data)]  # no COM segment
         image = Image.open(io.BytesIO(data))
         assert image.getexif().get_ifd(0x8825) == {}
-        assert set(image.getexif()) == {0x010E, 0x013B, 0x8298, 0x8769}
-        assert image.getexif().get_ifd(0x8769) == {0xA001: 1}
+        assert set(image.getexif()) == {0x010E, 0x011A, 0x011B, 0x0128, 0x0213, 0x013B, 0x8298, 0x8769}
+        assert set(image.getexif().get_ifd(0x8769)) == {0x9000, 0x9101, 0xA000, 0xA001, 0xA002, 0xA003}
 
 
 @needs_exiftool
@@ -390,7 +390,7 @@ def test_xmp_is_well_formed_and_escaped() -> None:
     root = ET.fromstring(packet.decode("utf-8").split("?>", 1)[1].rsplit("<?xpacket", 1)[0])
     texts = [e.text for e in root.iter() if e.text and e.text.strip()]
     assert texts == ["A & B <Foto>", "A & B <Foto>", "Satz mit „Zitat“ & <Tag>", "Alt", "© X", "True", "Nur so",
-                     "https://x.example/?a=1&b=2"]
+                     "https://x.example/?a=1&b=2", "https://x.example/?a=1&b=2"]
 
 
 def test_app13_segment_layout() -> None:
@@ -529,7 +529,7 @@ PREFIXES = [b"", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"\x89PNG\r\n\x1a\n",
 def _run_job_on(path: Path, data: bytes) -> None:
     """Write `data` to `path`; check it and make a variant: only our errors may come out."""
     path.write_bytes(data)
-    photo = Photo(path.name, path, "c", "k", "a", "press", 3)
+    photo = Photo(path.name, path, "c", "k", "a", Rights("press", "p"), 3)
     for error in photos.check_photo(photo, SHOWN, 0):
         assert error.message.startswith(f"photos[0].file: {path.name} ")
     job = photos._Job(path, PhotoMeta("k", "c", "a", "", "", ""), path.parent / "cache", ((SMALL[0], "0" * 64),))
@@ -674,5 +674,5 @@ def test_zip_and_variants_are_deterministic(site: SiteMaker, tmp_path: Path) -> 
 
 def test_print_variant_is_the_widest_clean_one() -> None:
     specs = (VariantSpec("a", 500, "burn", 85), VariantSpec("b", 900, "burn", 85), VariantSpec("c", 700, "metadata", 92))
-    assert photos.print_spec(specs).name == "c"
-    assert photos.print_spec(specs[:2]).name == "b"
+    assert variant_roles([(s.name, s.width, s.credit == "burn") for s in specs]).print == "c"
+    assert variant_roles([(s.name, s.width, s.credit == "burn") for s in specs[:2]]).print == "b"

@@ -1,0 +1,245 @@
+"""`pressekit send <id> --correction | --withdrawal | --takedown FILE`: tell exactly those who got a release.
+
+The recipients come from the ledger, not from a list: every address whose row for the release (in any
+round) is `sent` or `unknown` -- the server may have it. Each follow-up is a ledger "release" of its
+own (`<id>.korrektur-<time>`, `<id>.rueckruf`, `<id>.loeschung-<photo>`), so it is sent with the same
+machinery as the release itself: every state committed before the next SMTP step, a killed run sends
+what is missing and nothing twice. Each message answers the recipient's original message
+(`In-Reply-To`/`References`), so mail clients thread it under the release.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from .composer import Composer, check_addressable, envelope_sender
+from .config import Config
+from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
+from .errors import BuildFailed, SourceError, display_path
+from .ledger import Ledger, open_ledger, read_ledger
+from .model import Photo, Release, lift_time
+from .progress import Report as Progress
+from .recipients import Recipient, Suppressions
+from .send import (SendOptions, SendReport, SystemClock, _dry_run, _load_config, _open_session, _rate,
+                   _release_lock, find_release)
+from .slugs import slugify
+from .smtp import SmtpSession, smtp_password
+from .unsubscribe import unsubscribe_secret
+
+KINDS = ("correction", "withdrawal", "takedown")
+RECEIVED = ("sent", "unknown")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One message about a release that went out: what it says and under which ledger key it is sent."""
+
+    kind: str          # "correction", "withdrawal" or "takedown"
+    key: str           # the ledger's release column for these messages
+    subject: str
+    text: str
+    html: str
+    date: datetime     # the message's Date: the time of the correction, withdrawal or expiry
+
+
+@dataclass(frozen=True)
+class Original:
+    """A recipient of the release, with the Message-ID of what they received."""
+
+    recipient: Recipient
+    message_id: str
+
+
+def send_followup(root: Path, release_id: str, kind: str, now: datetime, options: SendOptions = SendOptions(),
+                  photo_file: str = "", *, clock: Clock | None = None, retry: RetryPolicy = RetryPolicy(),
+                  progress: Progress | None = None, environ: Mapping[str, str] | None = None) -> SendReport:
+    """Send (or with dry_run write) the follow-up to everyone the ledger shows received the release;
+    raise BuildFailed (nothing sent) when there is nothing to send or no one to send it to."""
+    clock = clock or SystemClock()
+    environ = os.environ if environ is None else environ
+    config = _load_config(root)
+    release = find_release(config, release_id)
+    followup = make_followup(config, release, kind, photo_file, now)
+    originals = received_by(config.root, release)
+    if not originals:
+        verb = {"correction": "correct", "withdrawal": "withdraw", "takedown": "take down"}[kind]
+        raise BuildFailed([SourceError(display_path(release.source, config.root), _line(release, kind, photo_file),
+                                       f"nothing to {verb}: the ledger has no recipients of {release.id}",
+                                       "only editors who received the release are told; send it first")])
+    suppressions = _suppressions(config)
+    problems = suppressions.load()
+    if any(not p.warning for p in problems):
+        raise BuildFailed(problems)
+    report = SendReport(followup.key, warnings=problems)
+    recipients = []
+    for original in originals:
+        if original.recipient.key in suppressions.keys:
+            report.suppressed += 1
+        else:
+            recipients.append(original.recipient)
+    report.listed = len(recipients)
+    secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
+    composer = FollowUpComposer(config, release, secret, followup, {o.recipient.key: o.message_id for o in originals})
+    keyed = composer.release
+    if options.dry_run:
+        check_addressable(composer, recipients, "the ledger")
+        return _dry_run(config, keyed, recipients, composer, options, report)
+    password = smtp_password(config.smtp, environ)
+    with _release_lock(config.root, followup.key):
+        ledger = open_ledger(config.root)
+        try:
+            report.recovered = ledger.recover_in_flight(followup.key, clock.now())
+            plain = replace(options, resend=False)  # a follow-up goes once; a new correction is a new key
+            jobs = plan_jobs(ledger, keyed, recipients, composer, plain, report)
+            if jobs:
+                with contextlib.closing(SmtpSession(config.smtp, password)) as session:
+                    _open_session(session, recipients, "the ledger")
+                    check_addressable(composer, recipients, "the ledger")
+                    ledger.add_pending(followup.key, report.round, [j.new_delivery() for j in jobs], clock.now())
+                    DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
+                                 _rate(config, options), progress, suppressions).run(jobs)
+            keys = {r.key for r in recipients}
+            report.open = {k: d for k, d in ledger.deliveries(followup.key, report.round).items()
+                           if d.state != "sent" and k in keys}
+        finally:
+            ledger.close()
+    return report
+
+
+def received_by(root: Path, release: Release) -> list[Original]:
+    """Everyone the ledger shows received the release (`sent` or `unknown`, any round), in the order sent."""
+    ledger = read_ledger(root)
+    if ledger is None:
+        return []
+    try:
+        return _originals(ledger, release.id)
+    finally:
+        ledger.close()
+
+
+def _originals(ledger: Ledger, release_id: str) -> list[Original]:
+    found: dict[str, Original] = {}
+    for round in range(1, ledger.latest_round(release_id) + 1):
+        for key, row in ledger.deliveries(release_id, round).items():
+            if row.state in RECEIVED:  # a later round's message is the one to answer
+                found.pop(key, None)
+                found[key] = Original(Recipient(row.address, row.name), row.message_id)
+    return list(found.values())
+
+
+def _suppressions(config: Config) -> Suppressions:
+    path = config.root / config.send.suppress if config.send.suppress else None
+    return Suppressions(path, display_path(path, config.root) if path else "")
+
+
+def _line(release: Release, kind: str, photo_file: str) -> int:
+    if kind == "correction" and release.corrections:
+        return release.corrections[-1].line
+    if kind == "withdrawal" and release.withdrawn:
+        return release.withdrawn.line
+    photo = next((p for p in release.photos if p.file == photo_file), None)
+    return photo.line if photo else 1
+
+
+# --- what the messages say ----------------------------------------------------------------------
+
+def make_followup(config: Config, release: Release, kind: str, photo_file: str, now: datetime) -> FollowUp:
+    """The follow-up message of `kind`; raise BuildFailed when the front matter does not say what to send."""
+    shown = display_path(release.source, config.root)
+    tz = config.site.tz
+    day = release.date.astimezone(tz).strftime("%d.%m.%Y")
+    if kind == "correction":
+        if not release.corrections:
+            raise BuildFailed([SourceError(shown, 1, "nothing to correct: the release has no corrections",
+                                           "add corrections: [{date, text}] to the front matter")])
+        latest = release.corrections[-1]
+        note = f"Korrektur vom {lift_time(latest.date, tz)}: {latest.text}"
+        return _correction(config, release.at(max(now, latest.date)), note, latest.date)
+    if kind == "withdrawal":
+        if release.withdrawn is None:
+            raise BuildFailed([SourceError(shown, 1, "nothing to withdraw: the release has no 'withdrawn:'",
+                                           "add withdrawn: {date, reason} to the front matter")])
+        lines = [f"Bitte verwenden Sie die Meldung „{release.title}“ vom {day} nicht mehr.",
+                 f"Sie wurde am {lift_time(release.withdrawn.date, tz)} zurückgezogen: {release.withdrawn.reason}"]
+        if release.photos:
+            lines.append("Bitte löschen Sie die Fotos der Meldung:")
+            lines += [_photo_line(config, p) for p in release.photos]
+        return _plain(config, release, "withdrawal", f"{release.id}.rueckruf",
+                      f"ZURÜCKGEZOGEN: {release.title}", lines, release.withdrawn.date)
+    photo = next((p for p in release.photos if p.file == photo_file), None)
+    if photo is None:
+        known = ", ".join(p.file for p in release.photos) or "none"
+        line = release.photos[0].line if release.photos else 1
+        raise BuildFailed([SourceError(shown, line, f"--takedown: '{photo_file}' is not a photo of {release.id}",
+                                       f"its photos: {known}")])
+    lines = [f"Bitte löschen Sie das folgende Foto der Meldung „{release.title}“ vom {day} "
+             "und verwenden Sie es nicht mehr:", _photo_line(config, photo)]
+    if photo.expires is not None:
+        lines.append(f"Die Nutzungsrechte oder die Einwilligung enden am {lift_time(photo.expires, tz)}.")
+    return _plain(config, release, "takedown", f"{release.id}.loeschung-{slugify(photo.stem)}",
+                  f"LÖSCHBITTE FOTO: {release.title}", lines, photo.expires or now)
+
+
+def _photo_line(config: Config, photo: Photo) -> str:
+    """A photo as editors stored it: its variant files and its credit."""
+    files = ", ".join(f"{photo.stem}-{v.name}.jpg" for v in config.variants)
+    return f"{photo.file} ({files}), Foto: {photo.credit}"
+
+
+def _contact_line(release: Release) -> list[str]:
+    c = release.contact
+    parts = [p for p in (c.label, c.name, f"Telefon {c.phone}" if c.phone else "", c.email) if p] if c else []
+    return [f"Pressekontakt: {', '.join(parts)}"] if parts else []
+
+
+def _plain(config: Config, release: Release, kind: str, key: str, subject: str, lines: list[str],
+           date: datetime) -> FollowUp:
+    lines = lines + [f"Meldung: {config.release_url(release.id)}"] + _contact_line(release)
+    body = "".join(f"<p>{html.escape(line)}</p>\n" for line in lines)
+    page = f'<!DOCTYPE html>\n<html lang="{config.site.language}">\n<body>\n{body}</body>\n</html>\n'
+    return FollowUp(kind, key, subject, "\n".join(lines), page, date)
+
+
+def _correction(config: Config, release: Release, note: str, date: datetime) -> FollowUp:
+    """The note first, then the corrected release as its e-mail renders it."""
+    from . import mail
+    from .markup import render_html
+
+    parts = mail.render_email(release, config, {}, render_html(release.body))
+    marker = f'<p style="margin:0 0 16px 0;font-weight:bold;color:#b00020;">{html.escape(note)}</p>\n'
+    page = re.sub(r"(<body[^>]*>\n?)", lambda m: m.group(1) + marker, parts.html, count=1)
+    key = f"{release.id}.korrektur-{date.astimezone(config.site.tz):%Y%m%dT%H%M}"
+    text = "\n".join([note] + [line for line in parts.text.split("\n") if line != note])  # the note once, first
+    return FollowUp("correction", key, f"KORREKTUR: {release.title}", text, page, date)
+
+
+class FollowUpComposer(Composer):
+    """Addresses a follow-up to each recipient, answering the message they received."""
+
+    def __init__(self, config: Config, release: Release, secret: bytes, followup: FollowUp,
+                 originals: Mapping[str, str]):
+        super().__init__(config, release, secret)
+        self.followup, self.originals = followup, originals
+        # the ledger key as the release id, the follow-up's subject as its title (no Sperrfrist any more)
+        self.release = replace(release, id=followup.key, title=followup.subject, embargo=None)
+        self.attachments = ()
+
+    def headers(self, recipient: Recipient) -> list[tuple[str, str]]:
+        """The list headers, and In-Reply-To/References naming the recipient's original message."""
+        original = self.originals.get(recipient.key)
+        thread = [("In-Reply-To", original), ("References", original)] if original else []
+        return thread + super().headers(recipient)
+
+    def message(self, recipient: Recipient, message_id: str) -> bytes:
+        to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
+        data: bytes = self.mail.build_message(self.release, self.config, self.followup.text, self.followup.html,
+                                              to=to, message_id=message_id, extra_headers=self.headers(recipient),
+                                              date=self.followup.date)
+        return data
