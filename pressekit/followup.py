@@ -20,15 +20,16 @@ from datetime import datetime
 from pathlib import Path
 
 from .composer import Composer, check_addressable, envelope_sender
+from .dkim import Signer, load_signer
 from .config import Config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
 from .errors import BuildFailed, SourceError, display_path
 from .ledger import Ledger, open_ledger, read_ledger
 from .model import Photo, Release, lift_time
 from .progress import Report as Progress
-from .recipients import Recipient, Suppressions
+from .recipients import Recipient
 from .send import (SendOptions, SendReport, SystemClock, _dry_run, _load_config, _open_session, _rate,
-                   _release_lock, find_release)
+                   _release_lock, _suppressions, find_release)
 from .slugs import slugify
 from .smtp import SmtpSession, smtp_password
 from .unsubscribe import unsubscribe_secret
@@ -86,11 +87,15 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
             recipients.append(original.recipient)
     report.listed = len(recipients)
     secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
-    composer = FollowUpComposer(config, release, secret, followup, {o.recipient.key: o.message_id for o in originals})
+    signer, problems = load_signer(config, environ)
+    if problems:
+        raise BuildFailed(problems)
+    composer = FollowUpComposer(config, release, secret, followup, {o.recipient.key: o.message_id for o in originals},
+                                signer)
     keyed = composer.release
     if options.dry_run:
         check_addressable(composer, recipients, "the ledger")
-        return _dry_run(config, keyed, recipients, composer, options, report)
+        return _dry_run(config, keyed, recipients, composer, options, report, now)  # --now dates a dry run
     password = smtp_password(config.smtp, environ)
     with _release_lock(config.root, followup.key):
         ledger = open_ledger(config.root)
@@ -132,11 +137,6 @@ def _originals(ledger: Ledger, release_id: str) -> list[Original]:
                 found.pop(key, None)
                 found[key] = Original(Recipient(row.address, row.name), row.message_id)
     return list(found.values())
-
-
-def _suppressions(config: Config) -> Suppressions:
-    path = config.root / config.send.suppress if config.send.suppress else None
-    return Suppressions(path, display_path(path, config.root) if path else "")
 
 
 def _line(release: Release, kind: str, photo_file: str) -> int:
@@ -224,8 +224,8 @@ class FollowUpComposer(Composer):
     """Addresses a follow-up to each recipient, answering the message they received."""
 
     def __init__(self, config: Config, release: Release, secret: bytes, followup: FollowUp,
-                 originals: Mapping[str, str]):
-        super().__init__(config, release, secret)
+                 originals: Mapping[str, str], signer: Signer | None = None):
+        super().__init__(config, release, secret, signer=signer)
         self.followup, self.originals = followup, originals
         # the ledger key as the release id, the follow-up's subject as its title (no Sperrfrist any more)
         self.release = replace(release, id=followup.key, title=followup.subject, embargo=None)
@@ -237,9 +237,10 @@ class FollowUpComposer(Composer):
         thread = [("In-Reply-To", original), ("References", original)] if original else []
         return thread + super().headers(recipient)
 
-    def message(self, recipient: Recipient, message_id: str) -> bytes:
+    def message(self, recipient: Recipient, message_id: str, date: datetime) -> bytes:
+        """The follow-up for one recipient, dated `date` (the hand-over to the server), signed when [dkim] is set."""
         to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
         data: bytes = self.mail.build_message(self.release, self.config, self.followup.text, self.followup.html,
                                               to=to, message_id=message_id, extra_headers=self.headers(recipient),
-                                              date=self.followup.date)
-        return data
+                                              date=date)
+        return self.signer.sign(data) if self.signer else data

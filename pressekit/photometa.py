@@ -199,7 +199,7 @@ def iim_warnings(photo: Photo, config: Config, shown: str, index: int | None) ->
 def _front_matter_field(field: str, meta: PhotoMeta, photo: Photo) -> str:
     """The front-matter field (or `rights`, the config's text) an IIM text comes from."""
     if field == "by_line":
-        return "photographer" if meta.creator else "credit"
+        return "photographer" if photo.photographer else "credit"
     if field == "usage_terms" or (field == "copyright" and photo.rights.copyright):
         return "rights"
     return "credit" if field == "copyright" else field

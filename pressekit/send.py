@@ -159,6 +159,9 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
             raise BuildFailed(problems)
         composer = Composer(config, release, secret, *release_photos(config, release, progress), audience=audience,
                             signer=signer)
+        if options.dry_run:
+            check_addressable(composer, recipients, list_shown)
+            return _dry_run(config, release, recipients, composer, options, report, now)  # --now dates a dry run
         return _deliver(config, release, recipients, report, composer, options, list_shown, rate, clock, retry,
                         progress, environ, suppressions)
 
@@ -167,9 +170,6 @@ def _deliver(config: Config, release: Release, recipients: list[Recipient], repo
              composer: Composer, options: SendOptions, list_shown: str, rate: float, clock: Clock,
              retry: RetryPolicy, progress: Progress | None, environ: Mapping[str, str],
              suppressions: Suppressions) -> SendReport:
-    if options.dry_run:
-        check_addressable(composer, recipients, list_shown)
-        return _dry_run(config, release, recipients, composer, options, report, clock.now())
     password = smtp_password(config.smtp, environ)
     with _release_lock(config.root, release.id):
         if options.new_ledger:

@@ -132,7 +132,7 @@ def _sample_renders(config: Config, releases: list[Release], now: datetime) -> I
     if sample is not None:
         body = render_html(sample.body)
         variants = {(sample.id, photo.file): planned_variants(sample, photo.file, config) for photo in sample.photos}
-        teasers.append(teaser_of(sample, summary_of(sample.summary, body), variants))
+        teasers.append(teaser_of(sample, summary_of(sample.summary, body), variants, config))
         yield partial(pages.release_page, sample, body, variants, {}, None)
         yield partial(mail.render_email, sample, config, variants, body)
     for spec in list_specs(pages, config, teasers):
