@@ -1,7 +1,8 @@
 """`pressekit send`: deliver one release to the editors' list over SMTP, never losing or doubling a message.
 
 Steps of `send_release`:
-1. load pressekit.toml and the one release; refuse drafts, and embargoes unless `--embargo`;
+1. validate the site as `build` does (`validate.load_valid_site`, photos and templates checked with this
+   release); refuse drafts, and embargoes unless `--embargo`;
 2. validate the whole recipient list and the suppression list (every problem, `editors.csv:LINE: ...`);
 3. choose the recipients: not suppressed, sharing a tag with the release (or having none);
 4. read the ledger: what earlier runs of this round sent, what is still open;
@@ -138,8 +139,7 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
     """Send (or with dry_run write) the release's messages; raise BuildFailed or PressekitError on bad input."""
     clock = clock or SystemClock()
     environ = os.environ if environ is None else environ
-    config = _load_config(root)
-    release = find_release(config, release_id)
+    config, release = load_release_to_send(root, release_id, now)
     check_sendable(release, now, options.embargo, config.site.tz)
     rate = _rate(config, options)
     with contextlib.ExitStack() as stack:
@@ -206,14 +206,30 @@ def _load_config(root: Path) -> Config:
     return config
 
 
-def find_release(config: Config, release_id: str) -> Release:
-    """Load and validate the one release with this id; raise PressekitError or BuildFailed."""
-    bundles = {p.parent.name: p for p in find_bundles(config.root / RELEASES_DIR)}
+def load_release_to_send(root: Path, release_id: str, now: datetime) -> tuple[Config, Release]:
+    """The validation of `build` (photos and templates checked with this release); raise PressekitError or
+    BuildFailed, so a release that fails `build` fails `send` alike."""
+    from .validate import load_valid_site
+
+    _bundle(root, release_id)  # an unknown id is named before the site's errors
+    config, releases = load_valid_site(root, now, only=release_id)
+    return config, next(r for r in releases if r.id == release_id)
+
+
+def _bundle(root: Path, release_id: str) -> Path:
+    """The index.md of the release with this id; raise PressekitError with a did-you-mean hint."""
+    bundles = {p.parent.name: p for p in find_bundles(root / RELEASES_DIR)}
     if release_id not in bundles:
         close = difflib.get_close_matches(release_id, sorted(bundles), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"the id is the folder name under {RELEASES_DIR}/"
         raise PressekitError(f"no release with the id '{release_id}'\n  hint: {hint}")
-    release, errors = load_release(bundles[release_id], config)
+    return bundles[release_id]
+
+
+def find_release(config: Config, release_id: str) -> Release:
+    """Load the one release with this id (for `status`, which only reads its embargo); raise PressekitError
+    or BuildFailed."""
+    release, errors = load_release(_bundle(config.root, release_id), config)
     if release is None:
         raise BuildFailed(errors)
     return release

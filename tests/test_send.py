@@ -208,6 +208,44 @@ def test_non_ascii_local_part_is_refused_before_sending(tmp_path: Path, handler:
     assert states(root) == {}  # nothing recorded
 
 
+# --- the release is validated as `build` validates it ----------------------------------------------
+
+RELEASE_OVERRIDE = '{% extends "base.html" %}\n{% block content %}\n<h1>{{ release.title }}</h1>\n{{ titel }}\n{% endblock %}\n'
+PHOTO_ENTRY = """photos:
+  - file: team.jpg
+    caption: Die Landrätin mit der Wehr
+    credit: Max Beispiel/ Landkreis
+    alt: Menschen vor einem Feuerwehrauto
+---"""
+SOURCE = f"releases/{RID}/index.md"
+BROKEN = {
+    "photo": ("photo", f"{SOURCE}:6: photos[0].file: team.jpg is a text file, not a JPEG, PNG, WebP or TIFF image\n"
+                       "  hint: check that the photo, not another file, is saved under this name"),
+    "template": ("template", f"templates/release.html:4: 'titel' is undefined (while rendering {SOURCE})"),
+}
+
+
+@pytest.mark.parametrize("fault, message", BROKEN.values(), ids=BROKEN.keys())
+@pytest.mark.parametrize("flags", [[], ["--dry-run"]])
+def test_send_fails_on_what_fails_the_build(tmp_path: Path, handler: FaultyHandler, server: int, fault: str,
+                                            message: str, flags: list[str]) -> None:
+    root = make_site(tmp_path / "site", server, editors(2))
+    if fault == "photo":
+        index = root / "releases" / RID / "index.md"
+        index.write_text(index.read_text(encoding="utf-8").replace("---\nDer", PHOTO_ENTRY + "\nDer", 1),
+                         encoding="utf-8")
+        (root / "releases" / RID / "team.jpg").write_text("kein Bild\n", encoding="utf-8")
+    else:
+        (root / "templates").mkdir()
+        (root / "templates" / "release.html").write_text(RELEASE_OVERRIDE, encoding="utf-8")
+    build = CliRunner().invoke(main, ["build", "--site", str(root), "--now", NOW])
+    assert (build.exit_code, build.stderr) == (1, f"{message}\n1 problem found; nothing was written.\n")
+    assert cli(root, *flags) == (1, "", f"{message}\n1 problem found; nothing was sent.\n")
+    assert handler.received == []
+    assert not (root / ".pressekit" / "outbox").exists()
+    assert read_ledger(root) is None
+
+
 # --- delivery: one message per recipient -------------------------------------------------------
 
 def test_one_message_per_recipient_with_list_headers(tmp_path: Path, handler: FaultyHandler, server: int) -> None:
