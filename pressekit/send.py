@@ -44,6 +44,7 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cache import write_atomic
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .config import RELEASES_DIR, Config, load_config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
@@ -303,14 +304,13 @@ def _dry_run(config: Config, release: Release, recipients: list[Recipient], comp
         if ledger:
             ledger.close()
     folder = config.root / OUTBOX / release.id
-    folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.eml"):
         old.unlink()
     width = len(str(len(jobs)))
     for n, job in enumerate(jobs, 1):
         name = re.sub(r"[^A-Za-z0-9._@+-]", "_", job.recipient.address)
         path = folder / f"{n:0{width}d}-{name}.eml"
-        path.write_bytes(composer.message(job.recipient, job.message_id, when))
+        write_atomic(path, composer.message(job.recipient, job.message_id, when))  # CacheWriteError on a full disk
         report.outbox.append(path)
     return report
 

@@ -246,6 +246,23 @@ def test_send_fails_on_what_fails_the_build(tmp_path: Path, handler: FaultyHandl
     assert read_ledger(root) is None
 
 
+def test_a_full_disk_for_the_outbox_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    root = make_site(tmp_path / "site", 9, editors(2))
+    write_bytes = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        if "outbox" in self.parts:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    assert cli(root, "--dry-run") == (
+        1, "", f"Error: cannot write .pressekit/outbox/{RID}/1-r000@example.org.eml: No space left on device\n")
+    assert not list((root / ".pressekit" / "outbox").rglob("*.*"))
+
+
 # --- delivery: one message per recipient -------------------------------------------------------
 
 def test_one_message_per_recipient_with_list_headers(tmp_path: Path, handler: FaultyHandler, server: int) -> None:
