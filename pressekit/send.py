@@ -7,7 +7,7 @@ Steps of `send_release`:
 3. choose the recipients: not suppressed, sharing a tag with the release (or having none);
 4. read the ledger: what earlier runs of this round sent, what is still open;
 5. `--dry-run`: write the messages to `.pressekit/outbox/<id>/` and stop (the ledger is only read);
-6. connect (TLS, AUTH), check SMTPUTF8 for non-ASCII addresses, record the new rows as `pending`;
+6. connect (TLS, AUTH), note whether the server offers SMTPUTF8, record the new rows as `pending`;
 7. send one message per recipient, committing each state change before the next SMTP step,
    retrying 4xx with exponential backoff, reconnecting when the connection drops, at the rate limit.
 
@@ -20,8 +20,9 @@ Decisions:
   `.pressekit/unsubscribe.key`; the endpoint checks a token with `verify_unsubscribe_token`.
 - Exit status: 0 all delivered; 75 something deferred (run again later); 1 something failed, is
   unknown (a person decides: `--retry-unknown`), the input is invalid, or the login was refused.
-- Non-ASCII local parts are checked before anything is sent: against the server's SMTPUTF8 and
-  against mail.build_message, which writes ASCII addresses only.
+- Non-ASCII local parts (RFC 6531/6532) go out when the server offers SMTPUTF8: MAIL FROM ... SMTPUTF8 and
+  the UTF-8 address in To (mail.build_message(utf8=True), under the same header guard); without SMTPUTF8
+  such a recipient is recorded `failed` with the reason, and the others are sent to.
 
 Where the parts live: `composer` addresses the release's e-mail to each recipient (Message-ID, List-*
 headers), `unsubscribe` makes and checks the tokens, `smtp` speaks to the server, `delivery` plans the
@@ -181,8 +182,9 @@ def _deliver(config: Config, release: Release, recipients: list[Recipient], repo
             jobs = plan_jobs(ledger, release, recipients, composer, options, report)
             if jobs:
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
-                    _open_session(session, recipients, list_shown)
-                    check_addressable(composer, recipients, list_shown)
+                    _open_session(session)
+                    composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
+                    check_addressable(composer, [r for r in recipients if composer.smtputf8], list_shown)
                     ledger.round_seed(release.id, report.round, shuffle_seed(release.id, report.round))
                     ledger.add_pending(release.id, report.round, [j.new_delivery() for j in jobs], clock.now())
                     DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
@@ -325,21 +327,12 @@ def _read_for_dry_run(root: Path, new_ledger: bool) -> Ledger | None:
         raise
 
 
-def _open_session(session: SmtpSession, recipients: list[Recipient], list_shown: str) -> None:
-    """Connect before anything is recorded; refuse non-ASCII local parts the server cannot take."""
+def _open_session(session: SmtpSession) -> None:
+    """Connect before anything is recorded."""
     try:
         session.connect()
     except (smtplib.SMTPException, OSError) as exc:  # SmtpFatal is neither: it stops the run as it is
         raise SendDeferred(f"cannot reach the SMTP server {session.where}: {exc}; nothing was sent") from exc
-    if session.supports("smtputf8"):
-        return
-    errors = [SourceError(list_shown, r.line, f"email {r.address!r} has a non-ASCII part before the '@', and the "
-                          f"SMTP server {session.where} does not offer SMTPUTF8",
-                          "ask the editor for an ASCII address or use a server with SMTPUTF8")
-              for r in recipients if r.needs_smtputf8]
-    if errors:
-        session.close()
-        raise BuildFailed(errors)
 
 
 @contextlib.contextmanager

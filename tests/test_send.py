@@ -190,22 +190,30 @@ def test_a_german_excel_list_with_bom_and_semicolons_is_read(tmp_path: Path) -> 
                                        Recipient("b@zeitung.example", "Ressort Umwelt, Tageblatt", (), 4)], [])
 
 
-@pytest.mark.parametrize("smtputf8", [False, True])
-def test_non_ascii_local_part_is_refused_before_sending(tmp_path: Path, handler: FaultyHandler,
-                                                        smtputf8: bool) -> None:
-    with smtp_server(handler, enable_SMTPUTF8=smtputf8) as controller:
+def test_a_non_ascii_local_part_goes_out_with_smtputf8(tmp_path: Path, handler: FaultyHandler) -> None:
+    with smtp_server(handler, enable_SMTPUTF8=True) as controller:
+        root = make_site(tmp_path / "site", controller.port, editors(2, "jörg@example.org,Jörg Grün,\n"))
+        code, out, err = cli(root)
+    assert (code, err) == (0, "")
+    assert out == f"{RID}: sent 3, skipped 0, deferred 0, failed 0, unknown 0.\n"
+    [got] = [got for got in handler.received if got.rcpt_tos == ("jörg@example.org",)]
+    assert got.message["To"] == "Jörg Grün <jörg@example.org>"
+    assert got.data.split(b"\r\n\r\n")[0].count("To: =?utf-8?q?J=C3=B6rg_Gr=C3=BCn?= <jörg@example.org>".encode()) == 1
+    assert states(root)["jörg@example.org"] == "sent"
+
+
+def test_without_smtputf8_a_non_ascii_local_part_fails_and_the_rest_is_sent(tmp_path: Path,
+                                                                          handler: FaultyHandler) -> None:
+    with smtp_server(handler, enable_SMTPUTF8=False) as controller:
         root = make_site(tmp_path / "site", controller.port, editors(2, "jörg@example.org,Jörg,\n"))
-        code, _, err = cli(root)
-    assert code == 1
-    if smtputf8:  # mail.build_message writes ASCII addresses only (no SMTPUTF8 message yet)
-        assert err.splitlines()[0] == ("editors.csv:4: email 'jörg@example.org': no message can be addressed to it: "
-                                       "the recipient: the address 'jörg@example.org' must be plain ASCII")
-    else:
-        assert err.splitlines()[0] == (
-            f"editors.csv:4: email 'jörg@example.org' has a non-ASCII part before the '@', and the SMTP server "
-            f"127.0.0.1:{controller.port} does not offer SMTPUTF8")
-    assert handler.received == []
-    assert states(root) == {}  # nothing recorded
+        code, out, err = cli(root)
+    assert (code, err) == (1, "")
+    reason = ("message not built: the address 'jörg@example.org' has a non-ASCII part before the '@', and the SMTP "
+              "server does not offer SMTPUTF8; ask the editor for an ASCII address")
+    assert out == (f"{RID}: sent 2, skipped 0, deferred 0, failed 1, unknown 0.\n"
+                   f"  failed   jörg@example.org  {reason}\n")
+    assert sorted(handler.counts()) == ["r000@example.org", "r001@example.org"]
+    assert states(root) == {"r000@example.org": "sent", "r001@example.org": "sent", "jörg@example.org": "failed"}
 
 
 # --- the release is validated as `build` validates it ----------------------------------------------
