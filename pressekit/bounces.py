@@ -6,6 +6,8 @@ report-type=delivery-status` message; every recipient block of its `message/deli
 says Action, Status and the recipient. Hard bounces (Status 5.x.x, Action failed) mark the ledger row
 `failed` with the reason and add the address to the `[send] suppress` list; soft ones (4.x.x, delayed)
 are counted and reported; anything that is not a notification is listed, never guessed at.
+A hard-bounced address that is a subscriber (`.pressekit/subscribers.sqlite`) is set to `bounced`, the
+reason and time in the subscriber's trail, so `send` leaves it out.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import email
 import email.message
 import email.policy
 import mailbox
+import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +55,7 @@ class BounceReport:
     soft: list[Bounce] = field(default_factory=list)
     unknown: list[tuple[str, str]] = field(default_factory=list)   # (source, subject)
     suppressed: list[str] = field(default_factory=list)
+    bounced: list[str] = field(default_factory=list)               # subscribers set to bounced
 
 
 def read_messages(paths: Iterable[Path], root: Path) -> Iterator[tuple[str, email.message.Message]]:
@@ -133,8 +137,9 @@ def _original_message_id(message: email.message.Message) -> str:
 
 
 def apply_bounces(config: Config, ledger: Ledger, messages: Iterable[tuple[str, email.message.Message]],
-                  when: datetime) -> BounceReport:
-    """Sort the messages into hard, soft and unknown; mark hard bounces failed and suppress their addresses."""
+                  when: datetime, environ: Mapping[str, str] | None = None) -> BounceReport:
+    """Sort the messages into hard, soft and unknown; mark hard bounces failed, suppress their addresses and
+    set subscribers among them to bounced."""
     report = BounceReport()
     hard: list[Bounce] = []
     for source, message in messages:
@@ -153,7 +158,23 @@ def apply_bounces(config: Config, ledger: Ledger, messages: Iterable[tuple[str, 
             ledger.mark(row.release, row.round, row.recipient, "failed", when, bounce.reason)
         report.hard.append((bounce, row.release if row else ""))
     report.suppressed = suppress(config, [b.recipient for b in hard])
+    report.bounced = bounce_subscribers(config, hard, when, environ)
     return report
+
+
+def bounce_subscribers(config: Config, hard: list[Bounce], when: datetime,
+                       environ: Mapping[str, str] | None) -> list[str]:
+    """Set the subscribers among the hard-bounced addresses to bounced; return their addresses."""
+    from .subscriptions.store import open_store, store_path
+    from .unsubscribe import unsubscribe_secret
+
+    if not hard or not store_path(config.root).exists():  # a site without subscribers gets no store
+        return []
+    store = open_store(config.root, unsubscribe_secret(config, os.environ if environ is None else environ))
+    try:
+        return [b.recipient for b in hard if store.bounce(b.recipient, b.reason, when)]
+    finally:
+        store.close()
 
 
 def suppress(config: Config, addresses: list[str]) -> list[str]:
@@ -186,6 +207,8 @@ def format_bounces(report: BounceReport) -> list[str]:
     for bounce, release in report.hard:
         where = f" ({release})" if release else " (not in the ledger)"
         lines.append(f"  failed   {bounce.recipient}  {bounce.reason}{where}")
+    for address in report.bounced:
+        lines.append(f"  bounced  {address}  subscriber set to bounced; send leaves it out")
     for bounce in report.soft:
         lines.append(f"  soft     {bounce.recipient}  {bounce.reason} ({bounce.action or 'no action'}; not suppressed)")
     for source, subject in report.unknown:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import PressekitError
 
 # Cached results depend on the code that made them: a new pressekit or Python drops them.
 CODE_KEY = f"pressekit {__version__} python {sys.version_info[:2]}"
@@ -56,12 +57,27 @@ def read_sealed(path: Path) -> bytes | None:
     return unseal(data)
 
 
+class CacheWriteError(PressekitError):
+    """A file under .pressekit/ cannot be written (disk full, no permission): `cannot write .pressekit/...: why`."""
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file, so that a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write `data` to `path` through a temporary file, so that a reader never sees half a file;
+    raise CacheWriteError naming the file when the disk is full or the folder not writable."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise CacheWriteError(f"cannot write {shown_path(path)}: {exc.strerror or exc}") from None
+
+
+def shown_path(path: Path) -> str:
+    """A path under a site's .pressekit/ as the user knows it (`.pressekit/cache/...`); others in full."""
+    parts = path.parts
+    return "/".join(parts[parts.index(".pressekit"):]) if ".pressekit" in parts else str(path)
 
 
 def write_sealed(path: Path, payload: bytes) -> None:

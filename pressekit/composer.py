@@ -17,6 +17,7 @@ from .addresses import ascii_domain
 from .config import Config
 from .dkim import Signer
 from .errors import BuildFailed, PressekitError, SourceError
+from .headers import MailError
 from .model import Release, Variant
 from .progress import Report as Progress
 from .recipients import Recipient, normalize_address
@@ -66,6 +67,7 @@ class Composer:
         self.domain = _punycode_domain(config.site.domain)
         default = self.domain if self.domain.startswith("presse.") else f"presse.{self.domain}"
         self.list_id = (config.send.list_id or default).strip("<>")
+        self.smtputf8 = True  # does the server take non-ASCII local parts? set by `send` once connected
 
     def message_id(self, recipient: Recipient, round: int) -> str:
         """`<release.hash16[.rN]@domain>`: stable for (release, recipient, round), so a retry is recognisable."""
@@ -96,12 +98,16 @@ class Composer:
         raises mail.HeaderError when a header would break."""
         # The name holds no quote or backslash (recipients.check_name), so quoting it is enough.
         to = f'"{recipient.name}" <{recipient.address}>' if recipient.name else recipient.address
+        if recipient.needs_smtputf8 and not self.smtputf8:
+            raise MailError(f"the address {recipient.address!r} has a non-ASCII part before the '@', and the SMTP "
+                            "server does not offer SMTPUTF8; ask the editor for an ASCII address")
         text, html = self.parts.text, self.parts.html
         if self.audience:
             text, html = self.audience.personalize(recipient, text, html)
         message = self.mail.build_message(self.release, self.config, text, html, to=to,
                                           message_id=message_id, extra_headers=self.headers(recipient),
-                                          attachments=self.attachments, date=date)
+                                          attachments=self.attachments, date=date,
+                                          utf8=recipient.needs_smtputf8)
         return self.signer.sign(message) if self.signer else message
 
     def still_wanted(self, recipient: Recipient) -> bool:

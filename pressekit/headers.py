@@ -35,6 +35,7 @@ _EW_MAX = 75
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+")  # atext without "=" and "?": never looks like =?...?=
 _Q_LITERAL = re.compile(rb"[A-Za-z0-9!*+/-]")
 _PRINTABLE = re.compile(r"[ -~]*")
+_UTF8_LOCAL = re.compile("[!-~\u00a0-\U0010ffff]+")  # RFC 6532 UTF8-non-ascii in a dot-atom
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 
 
@@ -51,8 +52,9 @@ class HeaderError(MailError):
 
 
 @lru_cache(maxsize=1024)  # the sender is parsed for every message of a build or a send
-def parse_address(value: str, what: str) -> tuple[str, str]:
-    """Return (display name, addr-spec) of exactly one ASCII address; raise HeaderError otherwise."""
+def parse_address(value: str, what: str, utf8: bool = False) -> tuple[str, str]:
+    """Return (display name, addr-spec) of exactly one address, ASCII unless `utf8` (RFC 6532: a non-ASCII
+    local part, for a message sent with SMTPUTF8); raise HeaderError otherwise."""
     _check_value(what, value)
     try:
         header = email.policy.default.header_factory("to", value)
@@ -62,8 +64,10 @@ def parse_address(value: str, what: str) -> tuple[str, str]:
     if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
         raise HeaderError(f"{what} is not one e-mail address: {value!r}")
     display, addr = addresses[0].display_name, addresses[0].addr_spec
-    if not _PRINTABLE.fullmatch(addr) or " " in addr:
-        raise HeaderError(f"{what}: the address {addr!r} must be plain ASCII")
+    local, _, domain = addr.rpartition("@")
+    if not (_UTF8_LOCAL if utf8 else _PRINTABLE).fullmatch(local) or not _PRINTABLE.fullmatch(domain) or " " in addr:
+        raise HeaderError(f"{what}: the address {addr!r} must be plain ASCII" + ("" if utf8 else
+                          " (a non-ASCII part before the '@' needs a server with SMTPUTF8)"))
     return one_line(display), addr
 
 
@@ -180,13 +184,18 @@ def attachment_disposition(filename: str) -> str:
 # --- the guard ---------------------------------------------------------------
 
 
-def check_headers(message: bytes, expected: Mapping[str, str]) -> None:
-    """Parse the message back; raise HeaderError unless its headers are exactly `expected`, each once."""
+def check_headers(message: bytes, expected: Mapping[str, str], utf8: bool = False) -> None:
+    """Parse the message back; raise HeaderError unless its headers are exactly `expected`, each once.
+
+    `utf8`: the header block is UTF-8 (RFC 6532, sent with SMTPUTF8) and is read back as such."""
     for number, line in enumerate(message.split(b"\r\n"), 1):
         if len(line) > MAX_LINE_OCTETS:
             raise HeaderError(f"line {number} of the message has {len(line)} octets; the limit is {MAX_LINE_OCTETS}")
     head = message.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"  # the body is base64: only the header block matters
-    parsed = email.parser.BytesHeaderParser(policy=_GUARD_POLICY).parsebytes(head)
+    if utf8:
+        parsed = email.parser.HeaderParser(policy=_GUARD_POLICY).parsestr(head.decode("utf-8"))
+    else:
+        parsed = email.parser.BytesHeaderParser(policy=_GUARD_POLICY).parsebytes(head)
     want = {name.lower(): value for name, value in expected.items()}
     found = [name.lower() for name in parsed.keys()]
     problems = [f"unexpected header {name}" for name in sorted(set(found) - set(want))]

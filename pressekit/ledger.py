@@ -183,7 +183,7 @@ class Ledger:
             with self.db:  # commits, or rolls back on an exception
                 yield
         except sqlite3.Error as exc:
-            raise PressekitError(f"{self.path}: cannot write the ledger: {exc}") from exc
+            raise PressekitError(f"cannot write {LEDGER_PATH}: {exc}") from exc
 
 
 class LedgerDamaged(PressekitError):

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 from .config import RELEASES_DIR, Config
 from .errors import SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
-from .markup import render_html, strip_tags
+from .markup import removed_html, render_html, strip_tags, summary_of
 from .model import Release, lift_time
 from .releases import RESERVED_IDS, find_bundles
 from .validate import validate_site
@@ -69,6 +69,8 @@ def lint_release(release: Release, config: Config, by_id: dict[str, Release], fo
         *_photo_warnings(release),
         *_expiry_warnings(release, config, now),
         *_body_warnings(release, body_html),
+        *((release.body_line + line, message, hint) for line, message, hint in removed_html(release.body)),
+        *_feed_warnings(release, lines, body_html),
         *_link_warnings(release, config, body_html, by_id, folders, now),
     ]
     return [SourceError(shown, line, message, hint, warning=True) for line, message, hint in found]
@@ -171,6 +173,46 @@ def headings(body: str, first_line: int) -> Iterator[tuple[int, int, str]]:
 def _is_block_start(line: str) -> bool:
     """Lines that cannot be the text of a setext heading (list items, quotes, tables, rules)."""
     return bool(re.match(r"^ {0,3}([-*+]\s|\d+[.)]\s|>|\||(-\s*){3,}$|(\*\s*){3,}$)", line))
+
+
+# feedparser (6.0) takes a text that is all Latin-1 for mis-decoded UTF-8 and decodes it again: in a title,
+# summary or content without any character beyond U+00FF, 'ß«' becomes '߫' and 'Ü' + no-break space 'ܠ'.
+_UTF8_LOOKALIKE = re.compile("[\u00c2-\u00df][\u0080-\u00bf]|[\u00e0-\u00ef][\u0080-\u00bf]{2}"
+                             "|[\u00f0-\u00f4][\u0080-\u00bf]{3}")
+
+
+def feedparser_reading(value: str) -> str:
+    """The value as feedparser-based feed readers show it."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _feed_warnings(release: Release, lines: dict[str, int], body_html: str) -> Iterator[Finding]:
+    body_lines = release.body.split("\n")
+    values = (("title", release.title, lines.get("title", 1)),
+              ("summary", summary_of(release.summary, body_html), lines.get("summary") if release.summary else None),
+              ("body", body_html, None))
+    for field, value, line in values:
+        if feedparser_reading(value) == value or not (m := _UTF8_LOOKALIKE.search(value)):
+            continue
+        pair = m.group(0)
+        if line is None:
+            line = release.body_line + next((n for n, text in enumerate(body_lines) if pair in text), 0)
+        shown = pair.replace("\u00a0", " + no-break space")
+        yield (line, f"{field}: feed readers built on feedparser show '{feedparser_reading(pair)}' for "
+               f"'{shown}' (the text has no character beyond Latin-1 and is taken for mis-decoded UTF-8)",
+               _feed_hint(pair))
+
+
+def _feed_hint(pair: str) -> str:
+    first, second = pair[0], pair[1]
+    if second == "\u00a0":
+        return f"write a normal space after '{first}' instead of the no-break space"
+    if second in "\u00ab\u00bb":
+        return "write German quotes \u201e\u2026\u201c instead of \u00bb\u2026\u00ab or \u00ab\u2026\u00bb"
+    return f"put a space between '{first}' and '{second}'"
 
 
 def _link_warnings(release: Release, config: Config, body_html: str, by_id: dict[str, Release],

@@ -289,12 +289,16 @@ def photo_attachments(release: Release, config: Config, variants: Variants,
 
 def build_message(release: Release, config: Config, text: str, html: str, *, to: str | None = None,
                   message_id: str | None = None, extra_headers: Sequence[tuple[str, str]] = (),
-                  attachments: Sequence[MailAttachment] = (), date: datetime | None = None) -> bytes:
-    """Return the deterministic RFC 5322 message (text + HTML alternatives); raise HeaderError."""
+                  attachments: Sequence[MailAttachment] = (), date: datetime | None = None,
+                  utf8: bool = False) -> bytes:
+    """Return the deterministic RFC 5322 message (text + HTML alternatives); raise HeaderError.
+
+    `utf8`: the recipient's address may have a non-ASCII local part, written as UTF-8 (RFC 6532), for a
+    message sent with SMTPUTF8; every other header stays ASCII (encoded words) and is checked the same."""
     where = display_path(release.source, config.root)
     fields = [address_field("From", *sender_of(config))]
     if to is not None:
-        fields.append(address_field("To", *parse_address(to, "the recipient")))
+        fields.append(address_field("To", *parse_address(to, "the recipient", utf8)))
     fields.append(unstructured_field("Subject", subject_of(release, config), where))
     when = format_datetime((date or release.published).astimezone(config.site.tz))
     mid = message_id or f"<{release.id}@{config.site.domain}>"
@@ -309,8 +313,8 @@ def build_message(release: Release, config: Config, text: str, html: str, *, to:
     seed = "\0".join([release.id, mid, text, html] + [hashlib.sha256(a.data).hexdigest() for a in attachments])
     head = "".join(f"{name}: {raw}\r\n".replace("\r\n", "\n").replace("\n", "\r\n") for name, raw, _ in fields)
     body_headers, body = _body(text, html, attachments, hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16])
-    data = (head + _header_block(body_headers)).encode("ascii") + b"\r\n" + body
-    check_headers(data, {name: expected for name, _, expected in fields} | dict(body_headers))
+    data = (head + _header_block(body_headers)).encode("utf-8" if utf8 else "ascii") + b"\r\n" + body
+    check_headers(data, {name: expected for name, _, expected in fields} | dict(body_headers), utf8)
     return data
 
 

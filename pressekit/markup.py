@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 from functools import lru_cache
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
@@ -92,13 +93,16 @@ def render_html(source: str) -> str:
     Raises MarkupError for a body nested too deeply to render; validation (`body_problems`)
     rejects such bodies with their line first.
     """
+    return sanitize(_convert(source))
+
+
+def _convert(source: str) -> str:
     md = _converter()
     md.reset()
     try:
-        raw = md.convert(source)
+        return str(md.convert(source))
     except RecursionError:
         raise MarkupError("the text is nested too deeply to render; check it with 'pressekit check'") from None
-    return sanitize(raw)
 
 
 MAX_NESTING = 20  # list and quote levels; Python-Markdown recurses once per level
@@ -169,6 +173,79 @@ def sanitize(fragment: str) -> str:
         link_rel=None, strip_comments=True,
         filter_style_properties={"text-align"},
     )
+
+
+# --- what the sanitizer removes, for `check` ---------------------------------------------------------
+
+ALLOWED_SHORT = "text formatting, links, images, lists, tables and headings"
+
+
+class _TagCollector(HTMLParser):
+    """Every start tag of an HTML text as (line, tag, attributes); lines counted from 1."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((self.getpos()[0], tag, attrs))
+
+
+def _start_tags(text: str) -> list[tuple[int, str, list[tuple[str, str | None]]]]:
+    parser = _TagCollector()
+    parser.feed(text)
+    parser.close()
+    return parser.found
+
+
+_CODE = re.compile(r"(?ms)^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1[ \t]*$|(`+)(?!`).+?(?<!`)\2(?!`)")
+
+
+def removed_html(body: str) -> list[Problem]:
+    """Raw HTML of the body that `sanitize` removes: tags, attributes and link schemes outside the allowlist.
+
+    Found in the Markdown source (code blocks and spans blanked out: they are shown, not removed) and
+    kept only when Python-Markdown passes it through as HTML, so a `<script>` written as text is not named.
+    """
+    raw = _convert(body)
+    passed = {(tag, name) for _, tag, attrs in _start_tags(raw) for name, _ in [("", None), *attrs]}
+    source = _CODE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), body)
+    problems: list[Problem] = []
+    for line, tag, attrs in _start_tags(source):
+        if (tag, "") not in passed:
+            continue
+        if tag not in ALLOWED_TAGS:
+            problems.append((line - 1, f"raw HTML <{tag}> is removed; only {ALLOWED_SHORT} are allowed",
+                             f"allowed tags: {', '.join(sorted(ALLOWED_TAGS))}"))
+            continue
+        allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
+        for name, value in attrs:
+            if name not in allowed and (tag, name) in passed:
+                problems.append((line - 1, f"raw HTML attribute {name} of <{tag}> is removed; only "
+                                 f"{', '.join(sorted(allowed))} are allowed there", None))
+            elif name in ("href", "src") and value and not _allowed_url(value):
+                problems.append((line - 1, f"raw HTML {name}=\"{value}\" of <{tag}> is removed; only "
+                                 f"{', '.join(sorted(URL_SCHEMES))} links are allowed", None))
+    return problems + _removed_links(raw, body, {p[1] for p in problems})
+
+
+def _allowed_url(url: str) -> bool:
+    scheme = re.match(r"\s*([a-z][a-z0-9+.-]*):", url, re.I)
+    return scheme is None or scheme.group(1).lower() in URL_SCHEMES
+
+
+def _removed_links(raw: str, body: str, reported: set[str]) -> list[Problem]:
+    """Markdown links and images with a scheme the sanitizer removes (`[x](javascript:...)`)."""
+    out: list[Problem] = []
+    for _, tag, attrs in _start_tags(raw):
+        for name, value in attrs:
+            if name in ("href", "src") and value and not _allowed_url(value):
+                line = next((n for n, text in enumerate(body.split("\n")) if value in text), 0)
+                message = f"the link '{value}' is removed; only {', '.join(sorted(URL_SCHEMES))} links are allowed"
+                if not any(f'="{value}"' in m for m in reported) and message not in reported:
+                    reported.add(message)
+                    out.append((line, message, "link to a web page or write the address as text"))
+    return out
 
 
 _TAG = re.compile(r"<[^>]+>")

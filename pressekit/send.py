@@ -1,12 +1,13 @@
 """`pressekit send`: deliver one release to the editors' list over SMTP, never losing or doubling a message.
 
 Steps of `send_release`:
-1. load pressekit.toml and the one release; refuse drafts, and embargoes unless `--embargo`;
+1. validate the site as `build` does (`validate.load_valid_site`, photos and templates checked with this
+   release); refuse drafts, and embargoes unless `--embargo`;
 2. validate the whole recipient list and the suppression list (every problem, `editors.csv:LINE: ...`);
 3. choose the recipients: not suppressed, sharing a tag with the release (or having none);
 4. read the ledger: what earlier runs of this round sent, what is still open;
 5. `--dry-run`: write the messages to `.pressekit/outbox/<id>/` and stop (the ledger is only read);
-6. connect (TLS, AUTH), check SMTPUTF8 for non-ASCII addresses, record the new rows as `pending`;
+6. connect (TLS, AUTH), note whether the server offers SMTPUTF8, record the new rows as `pending`;
 7. send one message per recipient, committing each state change before the next SMTP step,
    retrying 4xx with exponential backoff, reconnecting when the connection drops, at the rate limit.
 
@@ -19,8 +20,9 @@ Decisions:
   `.pressekit/unsubscribe.key`; the endpoint checks a token with `verify_unsubscribe_token`.
 - Exit status: 0 all delivered; 75 something deferred (run again later); 1 something failed, is
   unknown (a person decides: `--retry-unknown`), the input is invalid, or the login was refused.
-- Non-ASCII local parts are checked before anything is sent: against the server's SMTPUTF8 and
-  against mail.build_message, which writes ASCII addresses only.
+- Non-ASCII local parts (RFC 6531/6532) go out when the server offers SMTPUTF8: MAIL FROM ... SMTPUTF8 and
+  the UTF-8 address in To (mail.build_message(utf8=True), under the same header guard); without SMTPUTF8
+  such a recipient is recorded `failed` with the reason, and the others are sent to.
 
 Where the parts live: `composer` addresses the release's e-mail to each recipient (Message-ID, List-*
 headers), `unsubscribe` makes and checks the tokens, `smtp` speaks to the server, `delivery` plans the
@@ -43,6 +45,7 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cache import write_atomic
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .config import RELEASES_DIR, Config, load_config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
@@ -138,8 +141,7 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
     """Send (or with dry_run write) the release's messages; raise BuildFailed or PressekitError on bad input."""
     clock = clock or SystemClock()
     environ = os.environ if environ is None else environ
-    config = _load_config(root)
-    release = find_release(config, release_id)
+    config, release = load_release_to_send(root, release_id, now)
     check_sendable(release, now, options.embargo, config.site.tz)
     release = release.at(now)  # with its corrections, without expired photos
     rate = _rate(config, options)
@@ -181,8 +183,9 @@ def _deliver(config: Config, release: Release, recipients: list[Recipient], repo
             jobs = plan_jobs(ledger, release, recipients, composer, options, report)
             if jobs:
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
-                    _open_session(session, recipients, list_shown)
-                    check_addressable(composer, recipients, list_shown)
+                    _open_session(session)
+                    composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
+                    check_addressable(composer, [r for r in recipients if composer.smtputf8], list_shown)
                     ledger.round_seed(release.id, report.round, shuffle_seed(release.id, report.round))
                     ledger.add_pending(release.id, report.round, [j.new_delivery() for j in jobs], clock.now())
                     DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
@@ -207,14 +210,30 @@ def _load_config(root: Path) -> Config:
     return config
 
 
-def find_release(config: Config, release_id: str) -> Release:
-    """Load and validate the one release with this id; raise PressekitError or BuildFailed."""
-    bundles = {p.parent.name: p for p in find_bundles(config.root / RELEASES_DIR)}
+def load_release_to_send(root: Path, release_id: str, now: datetime) -> tuple[Config, Release]:
+    """The validation of `build` (photos and templates checked with this release); raise PressekitError or
+    BuildFailed, so a release that fails `build` fails `send` alike."""
+    from .validate import load_valid_site
+
+    _bundle(root, release_id)  # an unknown id is named before the site's errors
+    config, releases = load_valid_site(root, now, only=release_id)
+    return config, next(r for r in releases if r.id == release_id)
+
+
+def _bundle(root: Path, release_id: str) -> Path:
+    """The index.md of the release with this id; raise PressekitError with a did-you-mean hint."""
+    bundles = {p.parent.name: p for p in find_bundles(root / RELEASES_DIR)}
     if release_id not in bundles:
         close = difflib.get_close_matches(release_id, sorted(bundles), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"the id is the folder name under {RELEASES_DIR}/"
         raise PressekitError(f"no release with the id '{release_id}'\n  hint: {hint}")
-    release, errors = load_release(bundles[release_id], config)
+    return bundles[release_id]
+
+
+def find_release(config: Config, release_id: str) -> Release:
+    """Load the one release with this id (for `status`, which only reads its embargo); raise PressekitError
+    or BuildFailed."""
+    release, errors = load_release(_bundle(config.root, release_id), config)
     if release is None:
         raise BuildFailed(errors)
     return release
@@ -291,14 +310,13 @@ def _dry_run(config: Config, release: Release, recipients: list[Recipient], comp
         if ledger:
             ledger.close()
     folder = config.root / OUTBOX / release.id
-    folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.eml"):
         old.unlink()
     width = len(str(len(jobs)))
     for n, job in enumerate(jobs, 1):
         name = re.sub(r"[^A-Za-z0-9._@+-]", "_", job.recipient.address)
         path = folder / f"{n:0{width}d}-{name}.eml"
-        path.write_bytes(composer.message(job.recipient, job.message_id, when))
+        write_atomic(path, composer.message(job.recipient, job.message_id, when))  # CacheWriteError on a full disk
         report.outbox.append(path)
     return report
 
@@ -313,21 +331,12 @@ def _read_for_dry_run(root: Path, new_ledger: bool) -> Ledger | None:
         raise
 
 
-def _open_session(session: SmtpSession, recipients: list[Recipient], list_shown: str) -> None:
-    """Connect before anything is recorded; refuse non-ASCII local parts the server cannot take."""
+def _open_session(session: SmtpSession) -> None:
+    """Connect before anything is recorded."""
     try:
         session.connect()
     except (smtplib.SMTPException, OSError) as exc:  # SmtpFatal is neither: it stops the run as it is
         raise SendDeferred(f"cannot reach the SMTP server {session.where}: {exc}; nothing was sent") from exc
-    if session.supports("smtputf8"):
-        return
-    errors = [SourceError(list_shown, r.line, f"email {r.address!r} has a non-ASCII part before the '@', and the "
-                          f"SMTP server {session.where} does not offer SMTPUTF8",
-                          "ask the editor for an ASCII address or use a server with SMTPUTF8")
-              for r in recipients if r.needs_smtputf8]
-    if errors:
-        session.close()
-        raise BuildFailed(errors)
 
 
 @contextlib.contextmanager

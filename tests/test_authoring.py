@@ -565,6 +565,41 @@ def test_serve_rebuilds_on_config_and_template_changes(preview: PreviewServer) -
     assert status == 500 and "pressekit.toml:1: not valid TOML" in body
 
 
+def wait_for_status(server: PreviewServer, path: str, status: int, seconds: float = 20.0) -> str:
+    """The body of `path` once it answers `status` (a rebuild may take a moment); fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got, _, body = get(server, path)
+        if got == status:
+            return body
+        time.sleep(0.05)
+    pytest.fail(f"{path} did not answer {status} within {seconds} s")
+
+
+TEMPLATE_ERRORS = {
+    "undefined": ('{% extends "base.html" %}\n{% block content %}\n<h1>{{ release.title }}</h1>\n{{ titel }}\n'
+                  '{% endblock %}\n',
+                  "templates/release.html:4: &#x27;titel&#x27; is undefined (while rendering "
+                  "releases/2025-03-04-radweg/index.md)"),
+    "syntax": ("<p>\n{% if release.title }\n", "templates/release.html:2: unexpected &#x27;}&#x27;"),
+}
+
+
+@pytest.mark.parametrize("text, message", TEMPLATE_ERRORS.values(), ids=TEMPLATE_ERRORS.keys())
+def test_serve_shows_a_template_error_and_keeps_running(preview: PreviewServer, text: str, message: str) -> None:
+    templates = preview.root / "templates"
+    templates.mkdir()
+    (templates / "release.html").write_text(text, encoding="utf-8")
+    for path in ("/", "/2025-03-04-radweg/"):
+        body = wait_for_status(preview, path, 500)
+        assert "Die Vorschau kann nicht gebaut werden" in body
+        assert message in body
+        assert "Traceback" not in body and "EventSource" in body
+    (templates / "release.html").unlink()
+    body = wait_for_status(preview, "/2025-03-04-radweg/", 200)
+    assert "Kreis eröffnet neuen Radweg" in body
+
+
 def receive_until(sock: socket.socket, marker: bytes, received: bytes = b"", seconds: float = 20.0) -> bytes:
     """Read from the event stream until `marker` arrives; fail after `seconds` or when the stream ends."""
     deadline = time.monotonic() + seconds

@@ -107,3 +107,47 @@ def test_a_folder_of_eml_files_and_no_suppression_list(tmp_path: Path) -> None:
                                                     '"abgemeldet.txt" in pressekit.toml; nothing was changed\n')
     assert states(root)["r1@example.org"][0] == "sent"
     assert (root / ".pressekit" / "ledger.sqlite").read_bytes() == ledger_before
+
+
+def test_a_hard_bounce_sets_the_subscriber_bounced_and_send_leaves_it_out(tmp_path: Path) -> None:
+    from subskit import subs_config
+
+    root = tmp_path / "site"
+    handler = FaultyHandler()
+    with smtp_server(handler) as controller:
+        write_site(root, {RID: SIMPLE}, subs_config(controller.port).replace(
+            "[send]\n", '[send]\nsuppress = "abgemeldet.txt"\n'))
+        (root / "abgemeldet.txt").write_text("# abgemeldet\n", encoding="utf-8")
+        people = tmp_path / "people.csv"
+        people.write_text("email,name,topics\n" + "".join(f"r{i}@example.org,R{i},\n" for i in range(3)),
+                          encoding="utf-8")
+        runner = CliRunner()
+        site = ["--site", str(root)]
+        assert runner.invoke(main, ["subscribers", "import", str(people), "--confirmed-by", "Liste", *site]).exit_code == 0
+        assert runner.invoke(main, ["send", RID, "--now", NOW, *site]).exit_code == 0
+        ids = {got.rcpt_tos[0]: got.message["Message-ID"] for got in handler.received}
+        (tmp_path / "ndr.eml").write_bytes(sample("postfix.eml", ids))
+
+        result = runner.invoke(main, ["bounces", str(tmp_path / "ndr.eml"), "--now", NOW, *site])
+        reason = ("bounce 5.1.1: 550 5.1.1 <r1@example.org>: Recipient address rejected: User unknown in local "
+                  "recipient table")
+        assert (result.exit_code, result.stdout) == (0, (
+            "1 hard bounce (marked failed, suppressed), 0 soft, 0 not a delivery report.\n"
+            f"  failed   r1@example.org  {reason} ({RID})\n"
+            "  bounced  r1@example.org  subscriber set to bounced; send leaves it out\n"))
+        shown = runner.invoke(main, ["subscribers", "show", "r1@example.org", *site]).stdout.splitlines()
+        assert "Status:       bounced" in shown
+        trail = shown[shown.index("Verlauf:") + 1:]
+        assert trail[trail.index("") - 1] == f"  2025-04-01T08:00:00+00:00  bounced  bounces  {reason}"
+        listed = runner.invoke(main, ["subscribers", "list", "--state", "bounced", "--format", "csv", *site]).stdout
+        assert [line.split(",")[0] for line in listed.splitlines()[1:]] == ["r1@example.org"]
+
+        (root / "abgemeldet.txt").write_text("# leer\n", encoding="utf-8")  # the store alone keeps r1 out
+        handler.received.clear()
+        again = runner.invoke(main, ["send", RID, "--now", NOW, "--resend", *site])
+        assert (again.exit_code, again.stdout) == (
+            0, f"{RID} (round 2): sent 2, skipped 0, deferred 0, failed 0, unknown 0.\n")
+        assert sorted(got.rcpt_tos[0] for got in handler.received) == ["r0@example.org", "r2@example.org"]
+        # the same notification again changes nothing more
+        assert runner.invoke(main, ["bounces", str(tmp_path / "ndr.eml"), "--now", NOW, *site]).stdout.count(
+            "bounced  r1") == 0

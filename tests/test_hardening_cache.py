@@ -306,3 +306,64 @@ def test_check_warns_of_texts_over_their_iim_limits(tmp_path: Path) -> None:
     assert build(site)[0] == 0
     jpeg = (site / "output" / "2025-03-04-foto" / "photos" / "bild-web.jpg").read_bytes()
     assert b"\x1c\x02\x50\x00\x20" + credit.encode()[:32] + b"\x1c" in jpeg  # 2:80 By-line, cut to 32 bytes
+
+
+# --- a full disk under .pressekit/ -----------------------------------------------------------------------
+
+def no_space_under(monkeypatch: pytest.MonkeyPatch, fragment: str) -> None:
+    """Every write of a file under .pressekit/ whose path holds `fragment` fails: the disk is full."""
+    import errno
+
+    write_bytes = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:  # type: ignore[override]
+        if ".pressekit" in self.parts and fragment in str(self):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+
+
+FULL_CACHE = {  # which cache write meets the full disk -> the file the error names (a pattern)
+    "photo variant": ("cache/photos/", r"\.pressekit/cache/photos/[0-9a-f]{2}/[0-9a-f]{64}\.[0-9a-f]{32}\.jpg"),
+    "photo index": ("index.json", r"\.pressekit/cache/photos/index\.json"),
+    "parse cache": ("parse-", r"\.pressekit/cache/parse-[0-9a-f]{16}-\d+\.pickle"),
+    "photo checks": ("photo-checks", r"\.pressekit/cache/photo-checks\.pickle"),
+    "body cache": ("/bodies/", r"\.pressekit/cache/bodies/[0-9a-f]{64}\.html"),
+}
+
+
+@pytest.mark.parametrize("fragment, shown", FULL_CACHE.values(), ids=FULL_CACHE.keys())
+def test_a_full_disk_in_the_cache_is_an_error_and_the_next_build_recovers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fragment: str, shown: str) -> None:
+    import re
+
+    site = make_site(tmp_path / "site")
+    built(site)
+    before = tree(site / "output")
+    folder = site / "releases" / "2025-03-04-bruecke"
+    index = folder / "index.md"
+    index.write_text(index.read_text("utf-8").replace("40 Meter", "42 Meter").replace("Jana Muster", "Jana Beispiel"),
+                     encoding="utf-8")
+    write_photo(folder / "bruecke.jpg", size=(900, 600), color=(10, 120, 10))  # new variants and checks
+    with monkeypatch.context() as patch:
+        no_space_under(patch, fragment)
+        code, output = build(site)
+    assert code == 1
+    assert re.fullmatch(f"Error: cannot write {shown}: No space left on device\n", output), output
+    assert tree(site / "output") == before
+    assert not [p for p in (site / ".pressekit").rglob("*.tmp")]
+    built(site)
+    assert "42 Meter" in (site / "output" / "2025-03-04-bruecke" / "index.html").read_text("utf-8")
+
+
+def test_a_full_disk_for_the_build_state_is_an_error_and_the_next_build_recovers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_site(tmp_path / "site")
+    with monkeypatch.context() as patch:
+        no_space_under(patch, "state-")
+        code, output = build(site)
+    assert (code, output.startswith("Error: cannot write .pressekit/cache/state-")) == (1, True), output
+    assert output.endswith(".pickle: No space left on device\n")
+    built(site)  # no state: everything is compared again, and the output is whole
+    assert build(site)[1].startswith("Nothing changed since the last build: ")

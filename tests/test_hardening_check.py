@@ -258,3 +258,87 @@ def test_email_prints_a_release_with_good_photos(tmp_path: Path) -> None:
     code, out, _ = run(root, "email", PHOTO_ID)
     assert code == 0
     assert "Die Landrätin mit der Wehr Foto: Max Beispiel/ Landkreis" in out
+
+
+# --- silent changes: removed raw HTML and text feed readers garble are warned of -----------------------
+
+RAW_HTML = """\
+---
+title: Kreis eröffnet „Radweg“
+date: 2025-03-04
+---
+Der Radweg ist fertig.
+
+<script>alert(1)</script>
+
+Ein Bild <img src="karte.png" alt="Karte" onerror="alert(1)"> und <iframe src="https://video.example/"></iframe>.
+
+[Klick](javascript:alert(1)) und `<script>` als Code.
+"""
+ALLOWED = ("a, abbr, b, blockquote, br, caption, code, dd, del, div, dl, dt, em, figcaption, figure, h1, h2, h3, h4, "
+           "h5, h6, hr, i, img, ins, li, mark, ol, p, pre, s, small, span, strong, sub, sup, table, tbody, td, tfoot, "
+           "th, thead, tr, u, ul")
+
+
+def test_check_warns_of_raw_html_the_build_removes(tmp_path: Path) -> None:
+    root = write_site(tmp_path / "site", {RID: RAW_HTML})
+    removed = "is removed; only text formatting, links, images, lists, tables and headings are allowed"
+    assert run(root, "check", "--now", NOW) == (0, (
+        f"{SHOWN}:7: warning: raw HTML <script> {removed}\n  hint: allowed tags: {ALLOWED}\n"
+        f"{SHOWN}:9: warning: raw HTML attribute onerror of <img> is removed; only alt, height, id, lang, src, title, "
+        "width are allowed there\n"
+        f"{SHOWN}:9: warning: raw HTML <iframe> {removed}\n  hint: allowed tags: {ALLOWED}\n"
+        f"{SHOWN}:11: warning: the link 'javascript:alert(1)' is removed; only http, https, mailto, tel links are "
+        "allowed\n  hint: link to a web page or write the address as text\n"
+        "\n1 release checked: 0 errors, 4 warnings.\n"), "")
+    assert run(root, "check", "--now", NOW, "--strict")[0] == 1
+    code, out, _ = run(root, "build", "--now", NOW)
+    assert code == 0
+    page = (root / "output" / RID / "index.html").read_text("utf-8")
+    assert "alert(" not in page and "<iframe" not in page and "<p><a>Klick</a> und <code>&lt;script&gt;</code>" in page
+
+
+FEED_TEXTS = {  # title -> the warning check gives (None: feed readers show it as written)
+    "Spaß« am Ende": ("'߫' for 'ß«'", "write German quotes „…“ instead of »…« or «…»"),
+    "Ü\u00a0Nachbar": ("'ܠ' for 'Ü + no-break space'", "write a normal space after 'Ü' instead of the no-break space"),
+    "Spaß» am Ende": ("'߻' for 'ß»'", "write German quotes „…“ instead of »…« or «…»"),
+    "Maß² gilt": ("'߲' for 'ß²'", "put a space between 'ß' and '²'"),
+    "„Spaß« am Ende“": None,        # a character beyond Latin-1 keeps the whole text as it is
+    "Müller« am Ende": None,        # 'ü«' is no UTF-8 sequence
+    "ä\u00a0Nachbar": None,         # nor is "ä" + no-break space
+}
+
+
+@pytest.mark.parametrize("title, warning", FEED_TEXTS.items(), ids=range(len(FEED_TEXTS)))
+def test_check_warns_of_exactly_the_text_feedparser_garbles(tmp_path: Path, title: str,
+                                                            warning: tuple[str, str] | None) -> None:
+    import feedparser
+
+    root = write_site(tmp_path / "site", {RID: f'---\ntitle: "{title}"\ndate: 2025-03-04\n---\nDer „Radweg“.\n'})
+    code, out, _ = run(root, "check", "--now", NOW)
+    if warning is None:
+        assert (code, out) == (0, "1 release checked, no problems found.\n")
+    else:
+        assert (code, out) == (0, (
+            f"{SHOWN}:2: warning: title: feed readers built on feedparser show {warning[0]} (the text has no "
+            f"character beyond Latin-1 and is taken for mis-decoded UTF-8)\n  hint: {warning[1]}\n"
+            "\n1 release checked: 0 errors, 1 warning.\n"))
+    assert run(root, "build", "--now", NOW)[0] == 0
+    for feed in ("feed.xml", "atom.xml"):
+        [entry] = feedparser.parse((root / "output" / feed).read_bytes()).entries
+        assert (entry.title != title) == (warning is not None)
+
+
+@pytest.mark.parametrize("field, text, line", [("summary", 'summary: "Spaß« kurz"\n', 3),
+                                               ("body", "", 5)])
+def test_summary_and_body_feedparser_garbles_are_warned_at_their_line(tmp_path: Path, field: str, text: str,
+                                                                     line: int) -> None:
+    import feedparser
+
+    root = write_site(tmp_path / "site", {RID: f"---\ntitle: Radweg\n{text}date: 2025-03-04\n---\nKurz ß«\n"})
+    _, out, _ = run(root, "check", "--now", NOW)
+    assert (f"{SHOWN}:{line}: warning: {field}: feed readers built on feedparser show '߫' for 'ß«' (the text has no "
+            "character beyond Latin-1 and is taken for mis-decoded UTF-8)\n") in out
+    assert run(root, "build", "--now", NOW)[0] == 0
+    [entry] = feedparser.parse((root / "output" / "atom.xml").read_bytes()).entries
+    assert "߫" in (entry.summary if field == "summary" else entry.content[0].value)

@@ -190,22 +190,85 @@ def test_a_german_excel_list_with_bom_and_semicolons_is_read(tmp_path: Path) -> 
                                        Recipient("b@zeitung.example", "Ressort Umwelt, Tageblatt", (), 4)], [])
 
 
-@pytest.mark.parametrize("smtputf8", [False, True])
-def test_non_ascii_local_part_is_refused_before_sending(tmp_path: Path, handler: FaultyHandler,
-                                                        smtputf8: bool) -> None:
-    with smtp_server(handler, enable_SMTPUTF8=smtputf8) as controller:
+def test_a_non_ascii_local_part_goes_out_with_smtputf8(tmp_path: Path, handler: FaultyHandler) -> None:
+    with smtp_server(handler, enable_SMTPUTF8=True) as controller:
+        root = make_site(tmp_path / "site", controller.port, editors(2, "jörg@example.org,Jörg Grün,\n"))
+        code, out, err = cli(root)
+    assert (code, err) == (0, "")
+    assert out == f"{RID}: sent 3, skipped 0, deferred 0, failed 0, unknown 0.\n"
+    [got] = [got for got in handler.received if got.rcpt_tos == ("jörg@example.org",)]
+    assert got.message["To"] == "Jörg Grün <jörg@example.org>"
+    assert got.data.split(b"\r\n\r\n")[0].count("To: =?utf-8?q?J=C3=B6rg_Gr=C3=BCn?= <jörg@example.org>".encode()) == 1
+    assert states(root)["jörg@example.org"] == "sent"
+
+
+def test_without_smtputf8_a_non_ascii_local_part_fails_and_the_rest_is_sent(tmp_path: Path,
+                                                                          handler: FaultyHandler) -> None:
+    with smtp_server(handler, enable_SMTPUTF8=False) as controller:
         root = make_site(tmp_path / "site", controller.port, editors(2, "jörg@example.org,Jörg,\n"))
-        code, _, err = cli(root)
-    assert code == 1
-    if smtputf8:  # mail.build_message writes ASCII addresses only (no SMTPUTF8 message yet)
-        assert err.splitlines()[0] == ("editors.csv:4: email 'jörg@example.org': no message can be addressed to it: "
-                                       "the recipient: the address 'jörg@example.org' must be plain ASCII")
+        code, out, err = cli(root)
+    assert (code, err) == (1, "")
+    reason = ("message not built: the address 'jörg@example.org' has a non-ASCII part before the '@', and the SMTP "
+              "server does not offer SMTPUTF8; ask the editor for an ASCII address")
+    assert out == (f"{RID}: sent 2, skipped 0, deferred 0, failed 1, unknown 0.\n"
+                   f"  failed   jörg@example.org  {reason}\n")
+    assert sorted(handler.counts()) == ["r000@example.org", "r001@example.org"]
+    assert states(root) == {"r000@example.org": "sent", "r001@example.org": "sent", "jörg@example.org": "failed"}
+
+
+# --- the release is validated as `build` validates it ----------------------------------------------
+
+RELEASE_OVERRIDE = '{% extends "base.html" %}\n{% block content %}\n<h1>{{ release.title }}</h1>\n{{ titel }}\n{% endblock %}\n'
+PHOTO_ENTRY = """photos:
+  - file: team.jpg
+    caption: Die Landrätin mit der Wehr
+    credit: Max Beispiel/ Landkreis
+    alt: Menschen vor einem Feuerwehrauto
+---"""
+SOURCE = f"releases/{RID}/index.md"
+BROKEN = {
+    "photo": ("photo", f"{SOURCE}:6: photos[0].file: team.jpg is a text file, not a JPEG, PNG, WebP or TIFF image\n"
+                       "  hint: check that the photo, not another file, is saved under this name"),
+    "template": ("template", f"templates/release.html:4: 'titel' is undefined (while rendering {SOURCE})"),
+}
+
+
+@pytest.mark.parametrize("fault, message", BROKEN.values(), ids=BROKEN.keys())
+@pytest.mark.parametrize("flags", [[], ["--dry-run"]])
+def test_send_fails_on_what_fails_the_build(tmp_path: Path, handler: FaultyHandler, server: int, fault: str,
+                                            message: str, flags: list[str]) -> None:
+    root = make_site(tmp_path / "site", server, editors(2))
+    if fault == "photo":
+        index = root / "releases" / RID / "index.md"
+        index.write_text(index.read_text(encoding="utf-8").replace("---\nDer", PHOTO_ENTRY + "\nDer", 1),
+                         encoding="utf-8")
+        (root / "releases" / RID / "team.jpg").write_text("kein Bild\n", encoding="utf-8")
     else:
-        assert err.splitlines()[0] == (
-            f"editors.csv:4: email 'jörg@example.org' has a non-ASCII part before the '@', and the SMTP server "
-            f"127.0.0.1:{controller.port} does not offer SMTPUTF8")
+        (root / "templates").mkdir()
+        (root / "templates" / "release.html").write_text(RELEASE_OVERRIDE, encoding="utf-8")
+    build = CliRunner().invoke(main, ["build", "--site", str(root), "--now", NOW])
+    assert (build.exit_code, build.stderr) == (1, f"{message}\n1 problem found; nothing was written.\n")
+    assert cli(root, *flags) == (1, "", f"{message}\n1 problem found; nothing was sent.\n")
     assert handler.received == []
-    assert states(root) == {}  # nothing recorded
+    assert not (root / ".pressekit" / "outbox").exists()
+    assert read_ledger(root) is None
+
+
+def test_a_full_disk_for_the_outbox_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    root = make_site(tmp_path / "site", 9, editors(2))
+    write_bytes = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        if "outbox" in self.parts:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    assert cli(root, "--dry-run") == (
+        1, "", f"Error: cannot write .pressekit/outbox/{RID}/1-r000@example.org.eml: No space left on device\n")
+    assert not list((root / ".pressekit" / "outbox").rglob("*.*"))
 
 
 # --- delivery: one message per recipient -------------------------------------------------------

@@ -92,12 +92,12 @@ def test_non_ascii_local_part_needs_smtputf8(tmp_path: Path) -> None:
     handler = FaultyHandler()
     with smtp_server(handler, enable_SMTPUTF8=False) as controller:
         root = make_site(tmp_path, controller.port, "email,name\nok@example.org,OK\njörg@example.org,Jörg\n")
-        code, _, err = cli(root)
+        code, out, err = cli(root)
     assert code == 1
-    assert err.splitlines()[0] == (
-        f"editors.csv:3: email 'jörg@example.org' has a non-ASCII part before the '@', and the SMTP server "
-        f"127.0.0.1:{controller.port} does not offer SMTPUTF8")
-    assert handler.received == []
+    assert out.splitlines()[1] == (
+        "  failed   jörg@example.org  message not built: the address 'jörg@example.org' has a non-ASCII part "
+        "before the '@', and the SMTP server does not offer SMTPUTF8; ask the editor for an ASCII address")
+    assert [got.rcpt_tos for got in handler.received] == [("ok@example.org",)]
 
 
 def test_date_is_the_hand_over_and_the_message_is_marked_automatic(tmp_path: Path) -> None:

@@ -318,6 +318,20 @@ class Store:
                        (subscriber, stamp, channel, ip))
             return True
 
+    def bounce(self, address: str, reason: str, now: datetime) -> bool:
+        """Set a pending or confirmed subscriber to bounced, the reason in the trail; False when there is none."""
+        stamp = _stamp(now)
+        with self._write() as db:
+            row = db.execute("SELECT id FROM subscribers WHERE key = ? AND state IN ('pending', 'confirmed')",
+                             (address.casefold(),)).fetchone()
+            if row is None:
+                return False
+            db.execute("UPDATE subscribers SET state = 'bounced', confirm_nonce = NULL, mail_owed = '', "
+                       "updated = ? WHERE id = ?", (stamp, row[0]))
+            db.execute("INSERT INTO events (subscriber, time, kind, channel, detail) "
+                       "VALUES (?, ?, 'bounced', 'bounces', ?)", (row[0], stamp, reason))
+            return True
+
     def forget(self, address: str, now: datetime) -> bool:
         """Erase a person and keep only the keyed hash of the address; False when unknown here."""
         with self._write() as db:
