@@ -105,8 +105,9 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
             jobs = plan_jobs(ledger, keyed, recipients, composer, plain, report)
             if jobs:
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
-                    _open_session(session, recipients, "the ledger")
-                    check_addressable(composer, recipients, "the ledger")
+                    _open_session(session)
+                    composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
+                    check_addressable(composer, [r for r in recipients if composer.smtputf8], "the ledger")
                     ledger.add_pending(followup.key, report.round, [j.new_delivery() for j in jobs], clock.now())
                     DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
                                  _rate(config, options), progress, suppressions).run(jobs)
