@@ -291,10 +291,11 @@ class Tool:
         raise NotImplementedError
 
     def edit_page_template(self, marker: str) -> None:
-        """Put an HTML comment holding marker at the end of the release page template (replacing the last one)."""
+        """Put an HTML comment holding marker before the release page template's last `</article>`."""
         path = self.page_template()
-        text = re.sub(r"<!-- template edit .*? -->\n\Z", "", path.read_text(encoding="utf-8"))
-        path.write_text(text + f"<!-- template edit {marker} -->\n", encoding="utf-8")
+        text = re.sub(r"<!-- template edit .*? -->\n", "", path.read_text(encoding="utf-8"))
+        head, tail = text.rsplit("</article>", 1)
+        path.write_text(f"{head}<!-- template edit {marker} -->\n</article>{tail}", encoding="utf-8")
 
     def copy_photos(self, release: Release, folder: Path) -> None:
         for p in release.photos:
