@@ -28,37 +28,23 @@ class View:
 
     @cached_property
     def digest(self) -> str:
-        """sha256 of the view's canonical form: every field, nested views and releases by their digests."""
-        h = hashlib.sha256()
-        _feed(h, self, top=True)
-        return h.hexdigest()
+        """sha256 of every field: releases and nested views by their (cached) digests, the rest by its repr.
+
+        A dataclass's repr shows every field, so no field of a view can change without changing its digest.
+        """
+        parts = [f"{type(self).__qualname__}"]
+        parts += [f"{f.name}={_canonical(getattr(self, f.name))}" for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _feed(h: hashlib._Hash, value: object, top: bool = False) -> None:
-    """Add the canonical form of value to h: unambiguous, independent of dict order and object identity."""
+def _canonical(value: object) -> str:
     if isinstance(value, Release):
-        h.update(b"R" + value.fingerprint.encode())
-    elif isinstance(value, View) and not top:
-        h.update(b"V" + value.digest.encode())
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        h.update(f"D{type(value).__qualname__}(".encode())
-        for f in dataclasses.fields(value):
-            h.update(f.name.encode() + b"=")
-            _feed(h, getattr(value, f.name))
-        h.update(b")")
-    elif isinstance(value, (tuple, list)):
-        h.update(f"T{len(value)}(".encode())
-        for item in value:
-            _feed(h, item)
-        h.update(b")")
-    elif isinstance(value, Mapping):
-        h.update(f"M{len(value)}(".encode())
-        for key in sorted(value, key=repr):
-            _feed(h, key)
-            _feed(h, value[key])
-        h.update(b")")
-    else:
-        h.update(f"{type(value).__name__}:{value!r};".encode("utf-8", "surrogatepass"))
+        return "R:" + value.fingerprint
+    if isinstance(value, View):
+        return "V:" + value.digest
+    if isinstance(value, tuple) and any(isinstance(v, (Release, View)) for v in value):
+        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    return repr(value)
 
 
 @dataclass(frozen=True)
