@@ -155,11 +155,13 @@ class Site:
             self.tick(self.root / "releases" / new)
 
     def edit_template(self, name: str, marker: str) -> None:
-        """Append marker to the site's template name (made from the theme's when the site has none)."""
+        """Add marker to the site's template name (made from the theme's when the site has none), inside its
+        last block: a child template's text after its blocks is never rendered."""
         target = self.root / "templates" / name
         target.parent.mkdir(exist_ok=True)
         text = target.read_text() if target.exists() else (theme_dir() / name).read_text()
-        target.write_text(text + marker + "\n")
+        head, end, tail = text.rpartition("{% endblock %}")
+        target.write_text(f"{head}{marker}\n{end}{tail}" if end else text + marker + "\n")
         self.tick(target)
 
     def clean_build(self, target: Path, workers: bool = False) -> dict[str, str]:
@@ -332,3 +334,29 @@ def test_one_edit_renders_only_what_lists_it(tmp_path: Path) -> None:
     assert changed == ["2025-03-03-c/email.html", "2025-03-03-c/index.html"]
     assert "Ein Nachtrag am Ende." in (site.root / "output" / "2025-03-03-c" / "email.txt").read_text()
     assert report.pages_rendered == 1 and report.variants_made == 0
+
+
+def test_page_template_edit_renders_pages_only(tmp_path: Path) -> None:
+    """A page template edit renders the release pages again, from memoised Markdown; e-mails and lists stay."""
+    site = Site(tmp_path / "site")
+    build(site.root)
+    before = {p: p.stat().st_mtime_ns for p in (site.root / "output").rglob("*") if p.is_file()}
+    site.edit_template("release.html", "<!-- neu -->")
+    with mock.patch.object(render, "render_html", side_effect=AssertionError("Markdown rendered again")):
+        report = build_site(site.root, site.root / "output", NOW, jobs=1)
+    changed = sorted(p.relative_to(site.root / "output").as_posix()
+                     for p, t in before.items() if p.stat().st_mtime_ns != t)
+    assert changed == [f"{rid}/index.html" for rid in sorted(site.ids)]
+    assert report.pages_rendered == 3
+    assert all("<!-- neu -->" in (site.root / "output" / rel).read_text() for rel in changed)
+
+
+def test_included_template_edit_renders_the_pages_including_it(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site")
+    build(site.root)
+    before = {p: p.stat().st_mtime_ns for p in (site.root / "output").rglob("*") if p.is_file()}
+    site.edit_template("_teasers.html", "<!-- neu -->")
+    build(site.root)
+    changed = sorted(p.relative_to(site.root / "output").as_posix()
+                     for p, t in before.items() if p.stat().st_mtime_ns != t)
+    assert changed == ["2025/index.html", "index.html", "themen/verkehr/index.html"]
