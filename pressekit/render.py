@@ -97,7 +97,8 @@ class BodyCache:
         return html
 
     def _path(self, release: Release) -> Path:
-        return self.folder / f"{digest(MARKDOWN_KEY, release.body)}.html"
+        source = f"{MARKDOWN_KEY}\0{release.body}".encode("utf-8", "surrogatepass")
+        return self.folder / f"{hashlib.sha256(source).hexdigest()}.html"
 
 
 class Renderer:

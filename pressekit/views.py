@@ -32,9 +32,19 @@ class View:
 
         A dataclass's repr shows every field, so no field of a view can change without changing its digest.
         """
-        parts = [f"{type(self).__qualname__}"]
-        parts += [f"{f.name}={_canonical(getattr(self, f.name))}" for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        parts = [type(self).__qualname__]
+        parts += [f"{name}={_canonical(getattr(self, name))}" for name in _field_names(type(self))]
         return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of a view class (dataclasses.fields is slow enough to show at 10,000 releases)."""
+    if cls not in _FIELDS:
+        _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return _FIELDS[cls]
 
 
 def _canonical(value: object) -> str:
