@@ -21,7 +21,7 @@ from . import mail
 from .cache import CODE_KEY, digest
 from .config import Config
 from .feeds import feed_links
-from .markup import EXTENSIONS, render_html, summary_of
+from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, EXTENSIONS, URL_SCHEMES, render_html, summary_of
 from .model import Release
 from .output import OutputFile
 from .pages import ListPage, PageRenderer
@@ -29,7 +29,9 @@ from .templates import make_environment
 from .views import MailView, ReleaseView
 
 SERIAL_LIMIT = 100  # below this many pages, starting worker processes costs more than it saves
-MARKDOWN_KEY = digest(CODE_KEY, EXTENSIONS, markdown.__version__)  # what else the body HTML depends on
+# What the body HTML depends on besides the Markdown: the code, the extensions and the sanitiser's allowlists.
+MARKDOWN_KEY = digest(CODE_KEY, markdown.__version__, EXTENSIONS, sorted(ALLOWED_TAGS),
+                      sorted((tag, sorted(names)) for tag, names in ALLOWED_ATTRIBUTES.items()), sorted(URL_SCHEMES))
 
 
 @dataclass(frozen=True)
