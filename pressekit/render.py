@@ -77,12 +77,18 @@ class BodyCache:
         self.folder = folder
 
     def prune(self, keep: list[Release]) -> None:
-        """Delete the cached bodies of every release but these."""
+        """Delete the cached bodies of every release but these, once a tenth of the cache is stale
+        (hashing every body on every build would cost more than the stale files)."""
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return
+        if len(names) <= len(keep) + len(keep) // 10 + 100:
+            return
         wanted = {self._path(r).name for r in keep}
-        if self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.name not in wanted:
-                    path.unlink(missing_ok=True)
+        for name in names:
+            if name not in wanted:
+                (self.folder / name).unlink(missing_ok=True)
 
     def html(self, release: Release) -> str:
         """The body HTML, from the cache, or rendered and kept in the cache."""
