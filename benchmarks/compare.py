@@ -3,12 +3,13 @@
     python benchmarks/compare.py [--count 10000] [--runs 3] [--tools pressekit,hugo,pelican]
                                  [--photos none|small|large] [--workdir /tmp/pressekit-compare]
 
-For each tool it measures four scenarios on a corpus written by benchmarks/corpus.py:
+For each tool it measures five scenarios on a corpus written by benchmarks/corpus.py:
 
-  cold     outputs and caches deleted, then a build
-  rebuild  a build right after a build, nothing changed
-  edit     one release's body changed, then a build
-  new      one release added (the newest), then a build
+  cold      outputs and caches deleted, then a build
+  rebuild   a build right after a build, nothing changed
+  edit      one release's body changed, then a build
+  new       one release added (the newest), then a build
+  template  the release page template changed, then a build
 
 and prints the median wall time of --runs runs, releases per second, the peak RSS of the
 largest process (GNU time's %M) and the peak proportional set size of the whole process
@@ -48,9 +49,9 @@ import corpus  # noqa: E402
 
 NOW = "2026-11-25T12:00:00+01:00"
 NEW_DAY = date(2026, 11, 20)  # newer than every corpus release, before NOW
-SCENARIOS = ("cold", "rebuild", "edit", "new")
+SCENARIOS = ("cold", "rebuild", "edit", "new", "template")
 LABELS = {"cold": "cold build", "rebuild": "no-change rebuild", "edit": "one release edited",
-          "new": "one release added"}
+          "new": "one release added", "template": "page template edited"}
 GNU_TIME = Path("/usr/bin/time")
 # Run a command and report its largest descendant's max RSS, where GNU time is missing.
 RUSAGE_RUNNER = (
@@ -285,6 +286,17 @@ class Tool:
         with open(self.source(release_id), "a", encoding="utf-8") as f:
             f.write("\n" + paragraph + "\n")
 
+    def page_template(self) -> Path:
+        """The template of a release page, as the site uses it (a site override where the tool has one)."""
+        raise NotImplementedError
+
+    def edit_page_template(self, marker: str) -> None:
+        """Put an HTML comment holding marker before the release page template's last `</article>`."""
+        path = self.page_template()
+        text = re.sub(r"<!-- template edit .*? -->\n", "", path.read_text(encoding="utf-8"))
+        head, tail = text.rsplit("</article>", 1)
+        path.write_text(f"{head}<!-- template edit {marker} -->\n</article>{tail}", encoding="utf-8")
+
     def copy_photos(self, release: Release, folder: Path) -> None:
         for p in release.photos:
             target = folder / p.file
@@ -369,6 +381,13 @@ class Pressekit(Tool):
     def source(self, release_id: str) -> Path:
         return self.site / "releases" / release_id / "index.md"
 
+    def page_template(self) -> Path:
+        override = self.site / "templates" / "release.html"
+        if not override.exists():
+            override.parent.mkdir(exist_ok=True)
+            shutil.copyfile(self.code / "templates" / "release.html", override)
+        return override
+
     def command(self) -> list[str]:
         return [sys.executable, "-m", "pressekit.cli", "build", "--site", str(self.site), "--now", NOW]
 
@@ -403,6 +422,9 @@ class Hugo(Tool):
         folder.mkdir(exist_ok=True)
         (folder / "index.md").write_text(hugo_text(release), encoding="utf-8")
         self.copy_photos(release, folder)
+
+    def page_template(self) -> Path:
+        return self.site / "layouts" / "_default" / "single.html"
 
     def command(self) -> list[str]:
         return ["hugo", "--source", str(self.site), "--destination", "public", "--cacheDir",
@@ -444,6 +466,9 @@ class Pelican(Tool):
         folder.mkdir(exist_ok=True)
         (folder / "index.md").write_text(pelican_text(release), encoding="utf-8")
         self.copy_photos(release, folder)
+
+    def page_template(self) -> Path:
+        return self.site / "theme" / "templates" / "article.html"
 
     def command(self) -> list[str]:
         return [str(self.binary), "content", "-s", "pelicanconf.py", "-o", "output", "-q"]
@@ -516,6 +541,13 @@ def run_tool(tool: Tool, runs: int, timeout: float, log: Path, photos: Path | No
                    if sample.ok and escape_html(added.title) not in read(p) and added.title not in read(p)]
         if missing:
             sample.ok, sample.note = False, "the new release is missing from " + ", ".join(missing)
+            print(f"   STALE: {sample.note}", file=sys.stderr)
+    for k in range(runs):
+        marker = f"Vorlage {k + 1}"
+        tool.edit_page_template(marker)
+        sample = timed("template", k)
+        if sample.ok and marker not in read(tool.page(target.id)):
+            sample.ok, sample.note = False, f"the template edit is not on {tool.page(target.id)}"
             print(f"   STALE: {sample.note}", file=sys.stderr)
     return result
 

@@ -1,8 +1,9 @@
 """Render every output group of a build, reusing each group whose key is unchanged.
 
-A group is one release (its page and e-mails), one list page, the archive, the feeds, the
-sitemap, the photos or the copied files. Its key digests everything its bytes depend on,
-so a group with the key it had in the last build is not rendered again.
+A group is one release page, one release's e-mails, one list page, the archive, a feed, the
+sitemap, the photos or the copied files. Its key is the digest of the view it renders from
+(`views`), the templates that view is rendered with and the configuration, so a group with
+the key it had in the last build is not rendered again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .render import BodyCache, ReleaseJob, RenderPool, Staging
 from .slugs import slugify
 from .templates import make_environment
 from .theme import theme_dir
+from .views import FeedEntry, MailView, ReleaseView, TemplateDigests
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
 Progress = Callable[[str, int, int], None]
@@ -69,30 +71,31 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
                   previous: Groups, summaries: dict[str, str], staging: Path, report: Counts, jobs: int | None,
                   progress: Progress | None) -> Groups:
     """Render every group whose key changed into staging; return all groups (summaries are updated in place)."""
-    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview)
+    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), preview)
     groups = _Groups(previous, staging)
     in_feeds = _feed_releases(config, chosen, now)
     env = make_environment(config)
+    templates = TemplateDigests(env)
     pages = PageRenderer(env, config, feeds.feed_links(config))
-    with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", frozenset(r.id for r in in_feeds),
-                    jobs or os.cpu_count() or 1) as pool:
-        keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, pool, report, progress)
+    with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", jobs or os.cpu_count() or 1) as pool:
+        _release_groups(config, chosen, made, now, preview, base, templates, groups, summaries, pool, report, progress)
         listed = [r for r in chosen if r.withdrawn is None]  # a withdrawn release keeps only its tombstone page
-        _list_groups(config, listed, made, base, summaries, pages, groups, pool, report)
+        _list_groups(config, listed, made, base, templates, summaries, pages, groups, pool, report)
     years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in listed).items(), reverse=True)
     tags = sorted({slugify(t): t for r in reversed(listed) for t in r.tags}.items(), key=lambda x: x[1].casefold())
-    archive_key = digest(base, years, tags)
+    archive_key = digest(base, templates.of("archive.html"), years, tags)
     if not groups.reuse("archive", archive_key):
         groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
-    _feed_group(config, in_feeds, made.variants, now, base, keys, groups)
+    _feed_group(config, in_feeds, made.variants, now, base, groups)
     if not preview:
-        BodyCache(config.root / CACHE_DIR / "bodies").prune(in_feeds)
+        BodyCache(config.root / CACHE_DIR / "bodies").prune(chosen)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
-    if not groups.reuse("404", base):
-        groups.put("404", base, [pages.not_found()])
+    not_found_key = digest(base, templates.of("404.html"))
+    if not groups.reuse("404", not_found_key):
+        groups.put("404", not_found_key, [pages.not_found()])
     urls = _sitemap_urls(config, chosen, groups)
-    sitemap_key = digest(base, urls)
+    sitemap_key = digest(base, templates.of("sitemap.xml"), urls)
     if not groups.reuse("sitemap", sitemap_key):
         groups.put("sitemap", sitemap_key, [pages.sitemap(urls)])
     for stale in set(summaries) - {r.id for r in chosen}:
@@ -101,15 +104,13 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
 
 
 def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, base: str,
-                 summaries: dict[str, str], pages: PageRenderer, groups: _Groups, pool: RenderPool,
-                 report: Counts) -> None:
-    """Index, year and tag pages whose items changed."""
+                 templates: TemplateDigests, summaries: dict[str, str], pages: PageRenderer, groups: _Groups,
+                 pool: RenderPool, report: Counts) -> None:
+    """Index, year and tag pages whose view or templates changed."""
     teasers = [teaser_of(r, summaries[r.id], made.variants, config) for r in chosen]
-    teaser_keys = {t.release.id: _teaser_key(t) for t in teasers}  # a teaser stands on several list pages
     todo: dict[str, tuple[str, ListPage]] = {}
     for spec in list_specs(pages, config, teasers):
-        items = "\x00".join([teaser_keys[t.release.id] for t in spec.items]).encode("utf-8", "surrogatepass")
-        key = digest(base, spec.relpath, spec.template, spec.title, spec.pager, spec.extra, items)
+        key = digest(base, templates.of(spec.template), spec.digest)
         if groups.reuse("list:" + spec.relpath, key):
             report.reused += 1
         else:
@@ -120,41 +121,45 @@ def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult
 
 
 def _release_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
-                    base: str, groups: _Groups, summaries: dict[str, str], pool: RenderPool, report: Counts,
-                    progress: Progress | None) -> dict[str, str]:
-    """Render the page and e-mails of every release whose key changed; return release id -> key."""
+                    base: str, templates: TemplateDigests, groups: _Groups, summaries: dict[str, str],
+                    pool: RenderPool, report: Counts, progress: Progress | None) -> None:
+    """Render the page and the e-mails of every release whose view or templates changed.
+
+    Page and e-mails are separate groups: a page template edit renders the pages only.
+    """
     zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
     attach = config.email.attach_photos
     files = {f.relpath: f.source for f in made.files if f.source is not None} if attach else {}
     banner = _banner(now, config) if preview else (lambda release: "")
-    keys: dict[str, str] = {}
+    page_templates = templates.of("release.html")
+    mail_templates = templates.of("email-ots.txt" if config.email.layout == "ots" else "email.txt", "email.html")
+    keys: dict[str, tuple[str, str]] = {}
     todo: list[ReleaseJob] = []
     for release in chosen:
         zip_file = zips.get(f"{release.id}/fotos.zip")
-        job = ReleaseJob(release, {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos},
-                         {a.file: a.path.stat().st_size for a in release.attachments},
-                         len(zip_file.read()) if zip_file else None, banner(release),
-                         {rel: path for rel, path in files.items() if rel.startswith(f"{release.id}/")})
-        keys[release.id] = digest(base, release.fingerprint, job.variants, job.attachment_sizes, job.zip_size,
-                                  job.banner, job.variant_files)
-        if release.id in summaries and groups.reuse("release:" + release.id, keys[release.id]):
+        variants = {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos}
+        page = ReleaseView(release, variants, {a.file: a.path.stat().st_size for a in release.attachments},
+                           len(zip_file.read()) if zip_file else None, banner(release))
+        mail = MailView(release, variants, {rel: path for rel, path in files.items() if rel.startswith(f"{release.id}/")},
+                        page.attachment_sizes)
+        keys[release.id] = (digest(base, page_templates, page.digest), digest(base, mail_templates, mail.digest))
+        page_kept = release.id in summaries and groups.reuse("page:" + release.id, keys[release.id][0])
+        # a withdrawn release has no e-mails any more: no mail group, so its files leave output/
+        mail_kept = release.withdrawn is not None or groups.reuse("mail:" + release.id, keys[release.id][1])
+        if page_kept and mail_kept:
             report.reused += 1
         else:
-            todo.append(job)
+            todo.append(ReleaseJob(release.id, None if page_kept else page, None if mail_kept else mail))
     for n, rendered in enumerate(pool.releases(todo), 1):
-        groups.put_written("release:" + rendered.id, keys[rendered.id], rendered.files)
-        summaries[rendered.id] = rendered.summary
+        page_key, mail_key = keys[rendered.id]
+        if rendered.summary is not None:
+            groups.put_written("page:" + rendered.id, page_key, rendered.page)
+            summaries[rendered.id] = rendered.summary
+        if rendered.mail:
+            groups.put_written("mail:" + rendered.id, mail_key, rendered.mail)
         report.rendered += 1
         if progress:
             progress("Seiten", n, len(todo))
-    return keys
-
-
-def _teaser_key(t: Teaser) -> str:
-    """What a list shows of a release, as one string (the list page's key digests these)."""
-    r = t.release
-    thumb = repr(t.thumb) if t.thumb else ""
-    return "\x1f".join((r.id, r.title, r.published.isoformat(), "\x1e".join(r.tags), t.summary, thumb, t.thumb_alt))
 
 
 def list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
@@ -195,8 +200,8 @@ def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list
 
 
 def _feed_group(config: Config, subset: list[Release], variants: Variants, now: datetime, base: str,
-                keys: dict[str, str], groups: _Groups) -> None:
-    """Each feed and the news sitemap: rendered again only when a release it lists changed."""
+                groups: _Groups) -> None:
+    """Each feed and the news sitemap: rendered again only when the entry of a release it lists changed."""
     limit = config.feeds.items
     parts: dict[str, list[Release]] = {"main": subset[:limit],
                                        "news": [r for r in subset if now - NEWS_WINDOW <= r.published <= now]}
@@ -205,9 +210,11 @@ def _feed_group(config: Config, subset: list[Release], variants: Variants, now: 
             parts.setdefault(f"tag:{slug}", [])
             if len(parts[f"tag:{slug}"]) < limit:
                 parts[f"tag:{slug}"].append(release)
+    entries = {r.id: FeedEntry(r, {(r.id, p.file): variants.get((r.id, p.file), ()) for p in r.photos}).digest
+               for r in subset}
     todo: dict[str, str] = {}
     for part, releases in parts.items():
-        key = digest(base, part, [keys[r.id] for r in releases])
+        key = digest(base, part, [entries[r.id] for r in releases])
         if not groups.reuse("feeds:" + part, key):
             todo[part] = key
     if not todo:
@@ -240,7 +247,7 @@ def producers(config: Config, chosen: list[Release], groups: Groups) -> Iterator
     """Every output path with what makes it: the site's own pages first, then releases, photos and copied files."""
     releases = {r.id: r for r in chosen}
     rank = {"photos": 2, "sources": 3}
-    for name in sorted(groups, key=lambda n: 1 if n.startswith("release:") else rank.get(n, 0)):
+    for name in sorted(groups, key=lambda n: 1 if n.startswith(("page:", "mail:")) else rank.get(n, 0)):
         for relpath in groups[name][1]:
             yield relpath, _producer(config, releases, name, relpath)
 
@@ -249,7 +256,7 @@ def _producer(config: Config, releases: dict[str, Release], group: str, relpath:
     release_id, _, rest = relpath.partition("/")
     release = releases.get(release_id)
     shown = display_path(release.source, config.root) if release else None
-    if group.startswith("release:") and release:
+    if group.startswith(("page:", "mail:")) and release:
         return Producer(f"the {_RELEASE_FILES.get(rest, rest)} of release {release_id}", shown)
     if group == "sources" and release:
         line = next((a.line for a in release.attachments if a.file == rest), 1)
@@ -275,12 +282,6 @@ def _sitemap_urls(config: Config, chosen: list[Release], groups: _Groups) -> lis
                 path = relpath.removesuffix("index.html")
                 urls.append((config.site.base_url + path, modified.get(path.rstrip("/"))))
     return sorted(urls, key=lambda u: u[0])
-
-
-def _theme_digest(config: Config) -> str:
-    paths = [p for folder in (theme_dir(), config.root / "templates") if folder.is_dir()
-             for p in sorted(folder.rglob("*")) if p.is_file()]
-    return content_digest(*paths)
 
 
 def _banner(now: datetime, config: Config) -> Callable[[Release], str]:

@@ -171,7 +171,8 @@ def _load(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release
         raise BuildFailed(found.errors)
     config, releases = found.config, list(found.releases)
     for release in releases:
-        release.fingerprint  # noqa: B018 - computed once, then kept in the cache with the release
+        # computed once, then kept in the cache with the release: the digests of its views start from them
+        release.fingerprint, release.without_body.fingerprint  # noqa: B018
     live = {str(r.source) for r in releases} | {k for k, v in cache.items() if v[1] is None}
     for key in set(cache) - live:
         del cache[key]

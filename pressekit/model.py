@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
@@ -193,6 +193,11 @@ class Release:
     def fingerprint(self) -> str:
         """A digest of every field: equal fingerprints, equal releases (kept with a cached release)."""
         return hashlib.sha256(repr(self).encode("utf-8", "surrogatepass")).hexdigest()
+
+    @cached_property
+    def without_body(self) -> Release:
+        """The release as a list shows it: every field but the body (kept, fingerprinted, with a cached release)."""
+        return replace(self, body="")
 
 
 @dataclass(frozen=True)

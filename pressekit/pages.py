@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from urllib.parse import urlparse
 
@@ -17,6 +17,7 @@ from .model import Attachment, Contact, Photo, PhotoRights, Release, Rights, Var
 from .output import OutputFile
 from .slugs import slugify
 from .templates import reporting_template_errors
+from .views import ReleaseView, View
 
 Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
 FeedLinks = Sequence[tuple[str, str, str]]
@@ -47,10 +48,10 @@ class AttachmentView:
 
 
 @dataclass(frozen=True)
-class Teaser:
-    """A release in a list: enough to show title, date, summary and a thumbnail."""
+class Teaser(View):
+    """A release in a list: title, date, summary and a thumbnail; its release has no body (a list never shows it)."""
 
-    release: Release
+    release: Release  # Release.without_body
     url: str          # relative to the site root, e.g. "2025-07-02-x/"
     summary: str
     thumb: Variant | None
@@ -58,8 +59,8 @@ class Teaser:
 
 
 @dataclass(frozen=True)
-class ListPage:
-    """One page of a paginated list, before rendering (its fields make its cache key)."""
+class ListPage(View):
+    """One page of a paginated list: what its template sees, and, digested, its cache key."""
 
     relpath: str
     template: str
@@ -117,14 +118,10 @@ def photo_views(release: Release, config: Config, variants: Variants) -> list[Ph
 def teaser_of(release: Release, summary: str, variants: Variants, config: Config) -> Teaser:
     """A release as a list entry."""
     if not release.photos:
-        return Teaser(release, f"{release.id}/", summary, None, "")
+        return Teaser(release.without_body, f"{release.id}/", summary, None, "")
     files = config.roles.pick(variants.get((release.id, release.photos[0].file), ()))
-    return Teaser(release, f"{release.id}/", summary, files.thumb if files else None, release.photos[0].alt)
-
-
-def without_bodies(spec: ListPage) -> ListPage:
-    """The list page with its releases' bodies left out, which a list never shows (cheap to send to a worker)."""
-    return replace(spec, items=tuple(replace(t, release=replace(t.release, body="")) for t in spec.items))
+    return Teaser(release.without_body, f"{release.id}/", summary, files.thumb if files else None,
+                  release.photos[0].alt)
 
 
 def json_ld(release: Release, config: Config, summary: str, views: list[PhotoView]) -> str:
@@ -163,9 +160,8 @@ def json_ld(release: Release, config: Config, summary: str, views: list[PhotoVie
 class PageRenderer:
     """Renders the site's pages with one Jinja environment and the site's feed links."""
 
-    def __init__(self, env: Environment, config: Config, feeds: FeedLinks, banner: Callable[[Release], str] | None = None):
+    def __init__(self, env: Environment, config: Config, feeds: FeedLinks):
         self.env, self.config, self.feeds = env, config, feeds
-        self.banner = banner or (lambda release: "")
 
     def page(self, relpath: str, title: str, description: str = "", **extra: object) -> PageInfo:
         url = self.config.site.base_url + relpath.removesuffix("index.html")
@@ -184,26 +180,30 @@ class PageRenderer:
 
     def release_page(self, release: Release, body_html: str, variants: Variants,
                      attachment_sizes: Mapping[str, int], zip_size: int | None) -> OutputFile:
-        """output/<id>/index.html."""
+        """output/<id>/index.html of a release without a banner."""
+        return self.render_release(ReleaseView(release, variants, attachment_sizes, zip_size, ""), body_html)
+
+    def render_release(self, view: ReleaseView, body_html: str) -> OutputFile:
+        """output/<id>/index.html from its view and the body HTML (a function of `view.release.body`)."""
+        release = view.release
         relpath = f"{release.id}/index.html"
-        views = photo_views(release, self.config, variants)
+        views = photo_views(release, self.config, view.variants)
         summary = summary_of(release.summary, body_html)
         first = views[0] if views else None
-        info = self.page(relpath, release.title, summary, banner=self.banner(release), kind="article",
+        info = self.page(relpath, release.title, summary, banner=view.banner, kind="article",
                          og_image=first.shown if first else None, og_image_alt=first.photo.alt if first else "")
         contact: Contact | None = release.contact
-        attachments = [AttachmentView(a, attachment_sizes.get(a.file, 0)) for a in release.attachments]
+        attachments = [AttachmentView(a, view.attachment_sizes.get(a.file, 0)) for a in release.attachments]
         return self.render_for(display_path(release.source, self.config.root), "release.html", relpath, dict(
             page=info, release=release, body=body_html, summary=summary, photos=views, attachments=attachments,
-            contact=contact, zip_size=zip_size, json_ld=json_ld(release, self.config, summary, views),
+            contact=contact, zip_size=view.zip_size, json_ld=json_ld(release, self.config, summary, views),
             tag_url=lambda tag: f"themen/{slugify(tag)}/"))
 
-    def tombstone(self, release: Release) -> OutputFile:
+    def tombstone(self, release: Release, banner: str = "") -> OutputFile:
         """output/<id>/index.html of a withdrawn release: title, date, when and why; not indexed."""
         assert release.withdrawn is not None
         relpath = f"{release.id}/index.html"
-        info = self.page(relpath, f"Zurückgezogen: {release.title}", release.withdrawn.reason,
-                         banner=self.banner(release))
+        info = self.page(relpath, f"Zurückgezogen: {release.title}", release.withdrawn.reason, banner=banner)
         return self.render("withdrawn.html", relpath, page=info, release=release, withdrawal=release.withdrawn)
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",

@@ -1,49 +1,54 @@
 """Per-release rendering: body HTML, the release page and the e-mails, written into the staging folder.
 
 Runs in worker processes for a cold build; the results are digests, never page bytes, so
-memory stays flat however many releases the archive holds.
+memory stays flat however many releases the archive holds. The body HTML is memoised by the
+digest of its Markdown and the Markdown settings, so a template edit renders no Markdown.
 """
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import markdown  # type: ignore[import-untyped]
+
 from . import mail
-from .cache import digest, read_sealed, write_sealed
+from .cache import CODE_KEY, digest, read_sealed, write_sealed
 from .config import Config
 from .feeds import feed_links
-from .markup import render_html, summary_of
-from .model import Release, Variant
+from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, EXTENSIONS, URL_SCHEMES, render_html, summary_of
+from .model import Release
 from .output import OutputFile
-from .pages import ListPage, PageRenderer, without_bodies
+from .pages import ListPage, PageRenderer
 from .templates import make_environment
+from .views import MailView, ReleaseView
 
-VariantMap = dict[tuple[str, str], tuple[Variant, ...]]
 SERIAL_LIMIT = 100  # below this many pages, starting worker processes costs more than it saves
+# What the body HTML depends on besides the Markdown: the code, the extensions and the sanitiser's allowlists.
+MARKDOWN_KEY = digest(CODE_KEY, markdown.__version__, EXTENSIONS, sorted(ALLOWED_TAGS),
+                      sorted((tag, sorted(names)) for tag, names in ALLOWED_ATTRIBUTES.items()), sorted(URL_SCHEMES))
 
 
 @dataclass(frozen=True)
 class ReleaseJob:
-    """Everything one release's pages depend on besides the config and the templates."""
+    """What to render of one release: its page, its e-mails or both (None: reused from the last build)."""
 
-    release: Release
-    variants: VariantMap
-    attachment_sizes: dict[str, int]
-    zip_size: int | None
-    banner: str
-    variant_files: dict[str, Path]  # relpath -> cached file, for e-mail attachments
+    id: str
+    page: ReleaseView | None
+    mail: MailView | None
 
 
 @dataclass(frozen=True)
 class Rendered:
     id: str
-    files: dict[str, str]  # relpath -> sha256 of the bytes written to staging
-    summary: str
+    page: dict[str, str]  # relpath -> sha256 of the bytes written to staging
+    mail: dict[str, str]
+    summary: str | None   # of the page, when it was rendered
 
 
 class Staging:
@@ -72,47 +77,65 @@ class BodyCache:
         self.folder = folder
 
     def prune(self, keep: list[Release]) -> None:
-        """Delete the cached bodies of every release but these."""
-        wanted = {f"{digest(r.body)}.html" for r in keep}
-        if self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.name not in wanted:
-                    path.unlink(missing_ok=True)
+        """Delete the cached bodies of every release but these, once a tenth of the cache is stale
+        (hashing every body on every build would cost more than the stale files)."""
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return
+        if len(names) <= len(keep) + len(keep) // 10 + 100:
+            return
+        wanted = {self._path(r).name for r in keep}
+        for name in names:
+            if name not in wanted:
+                (self.folder / name).unlink(missing_ok=True)
 
-    def html(self, release: Release, keep: bool = True) -> str:
-        """The body HTML, from the cache or rendered; kept in the cache when `keep` (the feeds will need it)."""
-        path = self.folder / f"{digest(release.body)}.html"
-        cached = read_sealed(path)  # checked: a truncated or garbled entry is rendered again, never published
+    def html(self, release: Release) -> str:
+        """The body HTML, from the cache (checked: a truncated or garbled entry is rendered again, never
+        published), or rendered and kept in the cache."""
+        path = self._path(release)
+        cached = read_sealed(path)
         if cached is not None:
             return cached.decode("utf-8")
         html = render_html(release.body)
-        if keep:
-            write_sealed(path, html.encode("utf-8"))
+        write_sealed(path, html.encode("utf-8"))
         return html
+
+    def _path(self, release: Release) -> Path:
+        source = f"{MARKDOWN_KEY}\0{release.body}".encode("utf-8", "surrogatepass")
+        return self.folder / f"{hashlib.sha256(source).hexdigest()}.html"
 
 
 class Renderer:
     """Renders releases and list pages of one site into a staging folder (one per process)."""
 
-    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str] = frozenset()):
-        self.config, self.staging, self.bodies, self.keep = config, Staging(staging), BodyCache(bodies), keep
+    def __init__(self, config: Config, staging: Path, bodies: Path):
+        self.config, self.staging, self.bodies = config, Staging(staging), BodyCache(bodies)
         self.env = make_environment(config)
         self.mail_env = mail.mail_environment(config)
         self.pages = PageRenderer(self.env, config, feed_links(config))
 
     def release(self, job: ReleaseJob) -> Rendered:
-        """The release page and the e-mails of one release."""
-        release = job.release
-        body = self.bodies.html(release, keep=release.id in self.keep)
-        pages = PageRenderer(self.env, self.config, self.pages.feeds, lambda r: job.banner)
-        if release.withdrawn is not None:  # its page says so; the e-mail files go with the rest
-            files = [pages.tombstone(release)]
-        else:
-            files = [pages.release_page(release, body, job.variants, job.attachment_sizes, job.zip_size),
-                     *mail.email_files(release, self.config, job.variants, body, variant_files=job.variant_files,
-                                       env=self.mail_env, attachment_sizes=job.attachment_sizes)]
-        written = {f.relpath: self.staging.write(f) for f in files}
-        return Rendered(release.id, written, summary_of(release.summary, body))
+        """The release page (or the tombstone of a withdrawn release) and/or the e-mails, as the job asks."""
+        page, summary = {}, None
+        if job.page is not None:
+            release = job.page.release
+            body = self.bodies.html(release)
+            # a withdrawn release keeps its URL with a page that says so; it has no e-mails any more
+            shown = (self.pages.tombstone(release, job.page.banner) if release.withdrawn
+                     else self.pages.render_release(job.page, body))
+            page = self._write([shown])
+            summary = summary_of(release.summary, body)
+        written = {}
+        if job.mail is not None:
+            view = job.mail
+            written = self._write(mail.email_files(view.release, self.config, view.variants,
+                                                   self.bodies.html(view.release), variant_files=view.variant_files,
+                                                   env=self.mail_env, attachment_sizes=view.attachment_sizes))
+        return Rendered(job.id, page, written, summary)
+
+    def _write(self, files: list[OutputFile]) -> dict[str, str]:
+        return {f.relpath: self.staging.write(f) for f in files}
 
     def list_page(self, spec: ListPage) -> tuple[str, str]:
         """One list page: (relpath, digest)."""
@@ -122,9 +145,9 @@ class Renderer:
 _worker: Renderer | None = None
 
 
-def _init_worker(config: Config, staging: Path, bodies: Path, keep: frozenset[str]) -> None:
+def _init_worker(config: Config, staging: Path, bodies: Path) -> None:
     global _worker
-    _worker = Renderer(config, staging, bodies, keep)
+    _worker = Renderer(config, staging, bodies)
 
 
 def _release_in_worker(job: ReleaseJob) -> Rendered:
@@ -138,13 +161,10 @@ def _list_page_in_worker(spec: ListPage) -> tuple[str, str]:
 
 
 class RenderPool:
-    """Renders in worker processes when there is enough work, in this process otherwise.
+    """Renders in worker processes when there is enough work, in this process otherwise."""
 
-    The body HTML of the releases in `keep` is cached for the feeds.
-    """
-
-    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str], workers: int):
-        self.args = (config, staging, bodies, keep)
+    def __init__(self, config: Config, staging: Path, bodies: Path, workers: int):
+        self.args = (config, staging, bodies)
         self.workers = workers
         self.local: Renderer | None = None
         self.pool: ProcessPoolExecutor | None = None
@@ -168,8 +188,7 @@ class RenderPool:
         if self._serial(len(specs)):
             yield from map(self._renderer().list_page, specs)
         else:
-            yield from self._processes().map(_list_page_in_worker, map(without_bodies, specs),
-                                             chunksize=self._chunk(len(specs)))
+            yield from self._processes().map(_list_page_in_worker, specs, chunksize=self._chunk(len(specs)))
 
     def _serial(self, count: int) -> bool:
         return self.workers <= 1 or (count < SERIAL_LIMIT and self.pool is None)

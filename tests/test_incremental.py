@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from unittest import mock
 
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pressekit import mail, model, pages, render
 from pressekit.build import build_site
 from pressekit.cli import main
+from pressekit.model import Attachment, Contact, Correction, Photo, Release, Rights, Variant, Withdrawal
+from pressekit.pages import ListPage, Teaser
 from pressekit.templates import theme_dir
+from pressekit.views import FeedEntry, MailView, ReleaseView
 from sitekit import write_photo, write_release, write_site
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -31,11 +40,59 @@ def tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def dump(expr: str, cls: type, depth: int = 0) -> str:
+    """Template text printing every field of a value of the dataclass cls (paths by their file name only:
+    the clean build runs in another folder)."""
+    hints = typing.get_type_hints(cls, vars(pages) | vars(mail) | vars(render) | vars(model))
+    out = []
+    for f in dataclasses.fields(cls):
+        kind, shown = hints[f.name], f"{expr}.{f.name}"
+        args = typing.get_args(kind)
+        if kind is Path:
+            out.append(f"{f.name}={{{{ {shown}.name }}}}")
+        elif dataclasses.is_dataclass(kind):
+            out.append(f"{f.name}=[{dump(shown, kind, depth + 1)}]")
+        elif typing.get_origin(kind) is tuple and args and dataclasses.is_dataclass(args[0]):
+            var = f"x{depth}"
+            out.append(f"{f.name}=[{{% for {var} in {shown} %}}({dump(var, args[0], depth + 1)}){{% endfor %}}]")
+        else:
+            out.append(f"{f.name}={{{{ {shown} }}}}")
+    return " ".join(out)
+
+
+def each(expr: str, cls: type) -> str:
+    return f"{{% for v in {expr} %}}<{dump('v', cls, 1)}>{{% endfor %}}"
+
+
+PAGE = "page={{ page }}\n"
+LIST = PAGE + "heading={{ heading }} pager={{ pager|dictsort }} kind={{ kind }} years={{ years }} tags={{ tags }}\n" \
+    "{% include '_teasers.html' %}\n"
+MAIL = ("release=[" + dump("release", Release) + "]\nsubject={{ subject }}\nbody={{ body }}\nblocks={{ blocks }}\n"
+        "body_html={{ body_html }}\nphotos=" + each("photos", mail.PhotoView) + "\ncontact={{ contact }}\n"
+        "dateline={{ dateline }}\nrelease_url={{ release_url }}\n")
+# Site templates that print every field of what each page kind and e-mail sees.
+OVERRIDES = {
+    "release.html": PAGE + "release=[" + dump("release", Release) + "]\nbody={{ body }}\nsummary={{ summary }}\n"
+                    "photos=" + each("photos", pages.PhotoView) + "\nattachments=" + each("attachments", pages.AttachmentView)
+                    + "\ncontact={{ contact }} zip={{ zip_size }}\njson_ld={{ json_ld }}\n",
+    "_teasers.html": "items=" + each("items", Teaser) + "\n",
+    "index.html": LIST,
+    "tag.html": LIST + "tag={{ tag }} tag_feed={{ tag_feed }}\n",
+    "archive.html": PAGE + "years={{ years }} tags={{ tags }}\n",
+    "404.html": PAGE,
+    "email.txt": MAIL,
+    "email.html": MAIL,
+}
+
+
 class Site:
     """A small site that the test edits like a press officer would, saving files seconds apart."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, overrides: dict[str, str] | None = None):
         self.root = write_site(root)
+        for name, text in (overrides or {}).items():
+            (self.root / "templates").mkdir(exist_ok=True)
+            (self.root / "templates" / name).write_text(text)
         self.clock = 1_700_000_000
         self.now = NOW
         self.ids = ["2025-03-01-a", "2025-03-02-b", "2025-03-03-c"]
@@ -67,6 +124,10 @@ class Site:
             self.write(rid, index.read_text().replace("title: ", f"title: Neu {n} ", 1))
         elif action == "tag" and index and f"Thema{n % 2}" not in index.read_text():
             self.write(rid, index.read_text().replace("tags: [", f"tags: [Thema{n % 2}, ", 1))
+        elif action == "subtitle" and index and "subtitle:" not in index.read_text():
+            self.write(rid, index.read_text().replace("title: ", f"subtitle: Unterzeile {n}\ntitle: ", 1))
+        elif action in ("page-template", "include") and rid:
+            self.edit_template("release.html" if action == "page-template" else "_teasers.html", f"<!-- {n} -->")
         elif action == "credit" and rid == self.ids[0] and index:
             self.write(rid, index.read_text().replace("credit: ", f"credit: Neu{n} ", 1))
         elif action == "correct" and index and "corrections:" not in index.read_text():
@@ -114,15 +175,37 @@ class Site:
         return next((rid for rid in self.ids if "    alt: Eine Wiese\n" in
                      (self.root / "releases" / rid / "index.md").read_text()), None)
 
-    def clean_build(self, target: Path) -> dict[str, str]:
+    def edit_template(self, name: str, marker: str) -> None:
+        """Add marker to the site's template name (made from the theme's when the site has none), inside its
+        last block: a child template's text after its blocks is never rendered."""
+        target = self.root / "templates" / name
+        target.parent.mkdir(exist_ok=True)
+        text = target.read_text() if target.exists() else (theme_dir() / name).read_text()
+        head, end, tail = text.rpartition("{% endblock %}")
+        target.write_text(f"{head}{marker}\n{end}{tail}" if end else text + marker + "\n")
+        self.tick(target)
+
+    def clean_build(self, target: Path, workers: bool = False) -> dict[str, str]:
         copy = target / "site"
         shutil.copytree(self.root, copy, ignore=shutil.ignore_patterns(".pressekit", "output"))
-        build_site(copy, copy / "output", self.now)
+        build(copy, workers, self.now)
         return tree(copy / "output")
 
 
+@contextmanager
+def rendering(workers: bool) -> Iterator[None]:
+    """Render every release and list page in worker processes, or every one in this process."""
+    with mock.patch.object(render, "SERIAL_LIMIT", 0 if workers else 10**9):
+        yield
+
+
+def build(root: Path, workers: bool = False, now: datetime = NOW) -> None:
+    with rendering(workers):
+        build_site(root, root / "output", now, jobs=2 if workers else 1)
+
+
 ACTIONS = st.sampled_from(["body", "title", "tag", "credit", "template", "config", "add", "delete", "rename",
-                           "correct", "withdraw", "expire", "label", "later"])
+                           "correct", "withdraw", "expire", "label", "later", "subtitle", "page-template", "include"])
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -136,6 +219,116 @@ def test_incremental_output_equals_clean_build(tmp_path_factory, edits: list[tup
         build_site(site.root, site.root / "output", site.now)
         clean = site.clean_build(base / f"clean{step}")
         assert tree(site.root / "output") == clean, (action, n)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(ACTIONS, st.integers(0, 50), st.booleans()), min_size=1, max_size=3))
+def test_incremental_equals_clean_with_site_templates_printing_every_field(
+        tmp_path_factory, edits: list[tuple[str, int, bool]]) -> None:
+    """Site templates print every field of every view; each build renders in workers or in-process at random,
+    and the clean build the other way."""
+    base = tmp_path_factory.mktemp("views")
+    site = Site(base / "site", OVERRIDES)
+    build(site.root)
+    for step, (action, n, workers) in enumerate(edits):
+        site.edit(action, n)
+        build(site.root, workers, site.now)
+        clean = site.clean_build(base / f"clean{step}", workers=not workers)
+        assert tree(site.root / "output") == clean, (action, n, workers)
+
+
+def test_site_templates_see_every_field(tmp_path: Path) -> None:
+    """The overrides really print the fields (a dump that printed nothing could not fail)."""
+    site = Site(tmp_path / "site", OVERRIDES)
+    site.edit("subtitle", 3)  # the first release, the one with a photo
+    build(site.root)
+    out = site.root / "output"
+    page = (out / "2025-03-01-a" / "index.html").read_text()
+    assert "subtitle=Unterzeile 3" in page and "credit=Jana Muster" in page and "path=bild.jpg" in page
+    index = (out / "index.html").read_text()
+    assert index.count("subtitle=Unterzeile 3") == 1 and "body= " in index  # a teaser's release has no body
+    assert "subtitle=Unterzeile 3" in (out / "themen" / "verkehr" / "index.html").read_text()
+    assert "subtitle=Unterzeile 3" in (out / "2025-03-01-a" / "email.txt").read_text()
+
+
+def test_list_pages_are_the_same_in_workers_and_in_process(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site", OVERRIDES)
+    outputs, started = [], []
+    processes = render.RenderPool._processes
+
+    def spy(pool: render.RenderPool) -> object:
+        started.append(pool)
+        return processes(pool)
+    for workers in (False, True):
+        shutil.rmtree(site.root / ".pressekit", ignore_errors=True)
+        shutil.rmtree(site.root / "output", ignore_errors=True)
+        with mock.patch.object(render.RenderPool, "_processes", spy):
+            build(site.root, workers)
+        assert bool(started) == workers
+        outputs.append(tree(site.root / "output"))
+    assert outputs[0] == outputs[1]
+
+
+# --- every field a template can reach is part of its view's key -----------------------------------------
+
+def _bumped(value: object) -> Iterator[tuple[str, object]]:
+    """(where, value with one field changed), for every field of value, nested dataclasses and tuples included."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            for where, new in _bumped(getattr(value, f.name)):
+                yield f.name + where, dataclasses.replace(value, **{f.name: new})  # type: ignore[type-var]
+    elif isinstance(value, tuple):
+        yield "+", value + value[:1]
+        for i, item in enumerate(value):
+            for where, new in _bumped(item):
+                yield f"[{i}]{where}", value[:i] + (new,) + value[i + 1:]
+    elif isinstance(value, dict):
+        yield "+", {**value, "neu": next(iter(value.values()))}
+        for key, item in value.items():
+            for where, new in _bumped(item):
+                yield f"[{key}]{where}", {**value, key: new}
+    elif isinstance(value, bool):
+        yield "", not value
+    elif isinstance(value, (int, float)):
+        yield "", value + 1
+    elif isinstance(value, str):
+        yield "", value + "x"
+    elif isinstance(value, datetime):
+        yield "", value + timedelta(minutes=1)
+    elif isinstance(value, Path):
+        yield "", value / "x"
+    else:
+        raise AssertionError(f"no way to change a {type(value).__name__}; give the sample view a value")
+
+
+def _sample_views(tmp_path: Path) -> list[object]:
+    """One view of each kind with every field set (no None, no empty tuple), so every field can be changed."""
+    when = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+    rights = Rights("press", "Nur mit Fotonachweis", "© Kreis", "https://example.org/rechte")
+    photo = Photo("bild.jpg", tmp_path / "bild.jpg", "Ein Bild.", "Jana Muster", "Eine Wiese", rights, 9,
+                  expires=when, symbolic=True, source="ki", photographer="Jana Muster")
+    contact = Contact("pressestelle", "Pressestelle", "Jana Muster", "0221/1", "presse@example.org")
+    release = Release("2025-03-01-a", tmp_path / "index.md", "Titel", when, True, "Text.", 12, "Unterzeile",
+                      "Kurz", "Auenfeld", when, when, ("Verkehr",), contact, False, True, (photo,),
+                      (Attachment("a.pdf", tmp_path / "a.pdf", "Bericht", 14),),
+                      (Correction(when, "Korrektur.", 15),), Withdrawal(when, "Grund.", 16))
+    variant = Variant("web", "2025-03-01-a/photos/bild-web.jpg", 400, 300, 1234)
+    variants = {(release.id, photo.file): (variant,)}
+    teaser = Teaser(release.without_body, "2025-03-01-a/", "Kurz", variant, "Eine Wiese")
+    return [ReleaseView(release, variants, {"a.pdf": 10}, 99, "ENTWURF"),
+            MailView(release, variants, {variant.relpath: tmp_path / "bild-web.jpg"}, {"a.pdf": 10}),
+            FeedEntry(release, variants), teaser,
+            ListPage("index.html", "index.html", "Titel", "Titel", (teaser,), (("older", "seite/1/"),),
+                     (("kind", "index"),))]
+
+
+def test_every_field_of_every_view_is_in_its_key(tmp_path: Path) -> None:
+    for view in _sample_views(tmp_path):
+        changes = list(_bumped(view))
+        assert len(changes) > 10
+        for where, changed in changes:
+            assert changed.digest != view.digest, f"{type(view).__name__}.{where} is not part of the key"  # type: ignore[attr-defined]
+        assert type(view)(**{f.name: getattr(view, f.name) for f in dataclasses.fields(view)}).digest == view.digest  # type: ignore[arg-type, attr-defined]
 
 
 def test_no_change_rebuild_renders_nothing(tmp_path: Path) -> None:
@@ -166,3 +359,29 @@ def test_one_edit_renders_only_what_lists_it(tmp_path: Path) -> None:
     assert changed == ["2025-03-03-c/email.html", "2025-03-03-c/index.html"]
     assert "Ein Nachtrag am Ende." in (site.root / "output" / "2025-03-03-c" / "email.txt").read_text()
     assert report.pages_rendered == 1 and report.variants_made == 0
+
+
+def test_page_template_edit_renders_pages_only(tmp_path: Path) -> None:
+    """A page template edit renders the release pages again, from memoised Markdown; e-mails and lists stay."""
+    site = Site(tmp_path / "site")
+    build(site.root)
+    before = {p: p.stat().st_mtime_ns for p in (site.root / "output").rglob("*") if p.is_file()}
+    site.edit_template("release.html", "<!-- neu -->")
+    with mock.patch.object(render, "render_html", side_effect=AssertionError("Markdown rendered again")):
+        report = build_site(site.root, site.root / "output", NOW, jobs=1)
+    changed = sorted(p.relative_to(site.root / "output").as_posix()
+                     for p, t in before.items() if p.stat().st_mtime_ns != t)
+    assert changed == [f"{rid}/index.html" for rid in sorted(site.ids)]
+    assert report.pages_rendered == 3
+    assert all("<!-- neu -->" in (site.root / "output" / rel).read_text() for rel in changed)
+
+
+def test_included_template_edit_renders_the_pages_including_it(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site")
+    build(site.root)
+    before = {p: p.stat().st_mtime_ns for p in (site.root / "output").rglob("*") if p.is_file()}
+    site.edit_template("_teasers.html", "<!-- neu -->")
+    build(site.root)
+    changed = sorted(p.relative_to(site.root / "output").as_posix()
+                     for p, t in before.items() if p.stat().st_mtime_ns != t)
+    assert changed == ["2025/index.html", "index.html", "themen/verkehr/index.html"]

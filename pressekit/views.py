@@ -1,0 +1,137 @@
+"""What an output group renders from: frozen views, their digests and the templates they use.
+
+A group's cache key is the digest of its view plus the digest of its templates (the template and
+everything it extends, includes or imports). Whatever a template prints comes from its view (or
+from the configuration, which every key holds), so a group whose key is unchanged renders the
+same bytes, and an incremental build equals a clean one for any site template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from jinja2 import Environment, TemplateNotFound, meta
+
+from .model import Release, Variant
+
+VariantMap = Mapping[tuple[str, str], tuple[Variant, ...]]
+TEMPLATE_SUFFIXES = (".html", ".txt", ".xml")
+
+
+class View:
+    """A frozen dataclass that templates (or the feed writer) render from; its digest is its cache key."""
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of every field: releases and nested views by their (cached) digests, the rest by its repr.
+
+        A dataclass's repr shows every field, so no field of a view can change without changing its digest.
+        """
+        parts = [type(self).__qualname__]
+        parts += [f"{name}={_canonical(getattr(self, name))}" for name in _field_names(type(self))]
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of a view class (dataclasses.fields is slow enough to show at 10,000 releases)."""
+    if cls not in _FIELDS:
+        _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return _FIELDS[cls]
+
+
+def _canonical(value: object) -> str:
+    if isinstance(value, Release):
+        return "R:" + value.fingerprint
+    if isinstance(value, View):
+        return "V:" + value.digest
+    if isinstance(value, tuple) and any(isinstance(v, (Release, View)) for v in value):
+        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class ReleaseView(View):
+    """What a release page is rendered from (the body HTML is a function of `release.body`, memoised)."""
+
+    release: Release
+    variants: VariantMap             # the variants of this release's photos
+    attachment_sizes: Mapping[str, int]
+    zip_size: int | None
+    banner: str                      # preview only: ENTWURF, SPERRFRIST …
+
+
+@dataclass(frozen=True)
+class MailView(View):
+    """What a release's e-mails are rendered from."""
+
+    release: Release
+    variants: VariantMap
+    variant_files: Mapping[str, Path]  # relpath -> cached variant file, for attaching photos
+    attachment_sizes: Mapping[str, int]  # for the link lines "(PDF, 1,2 MB)"
+
+
+@dataclass(frozen=True)
+class FeedEntry(View):
+    """What every feed shows of a release."""
+
+    release: Release
+    variants: VariantMap
+
+
+class TemplateDigests:
+    """Digests of templates with everything they extend, include or import, as the environment loads them."""
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self.known: dict[str, str] = {}
+        self.closures: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def of(self, *names: str) -> str:
+        """The digest of these templates and their closure; a template missing or named at run time counts too."""
+        h = hashlib.sha256()
+        if names not in self.closures:
+            self.closures[names] = tuple(sorted(closure(self.env, names)))
+        for name in self.closures[names]:
+            if name not in self.known:
+                self.known[name] = _source_digest(self.env, name)
+            h.update(f"{name}\0{self.known[name]}\0".encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+
+def closure(env: Environment, names: Iterable[str]) -> set[str]:
+    """The templates names need: themselves and every one they reference, transitively.
+
+    A reference computed at run time could be any template, so then every template counts.
+    """
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            source = env.loader.get_source(env, name)[0] if env.loader else ""
+        except TemplateNotFound:
+            continue
+        for ref in meta.find_referenced_templates(env.parse(source)):
+            if ref is None:
+                return seen | {n for n in env.list_templates() if n.endswith(TEMPLATE_SUFFIXES)}
+            todo.append(ref)
+    return seen
+
+
+def _source_digest(env: Environment, name: str) -> str:
+    try:
+        source, filename, _ = env.loader.get_source(env, name) if env.loader else ("", None, None)
+    except TemplateNotFound:
+        return "missing"
+    return hashlib.sha256(f"{filename}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
