@@ -17,9 +17,11 @@ from . import feeds, photos
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import CONFIG_NAME, Config
 from .model import NEWS_WINDOW, Release, lift_time
+from .markup import render_html
 from .output import OutputFile
 from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
 from .render import BodyCache, ReleaseJob, RenderPool, Staging
+from .sitepages import SitePage, site_links
 from .slugs import slugify
 from .templates import make_environment
 from .theme import theme_dir
@@ -66,15 +68,17 @@ def _source_key(path: Path | None) -> str:
 
 def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
                   previous: Groups, summaries: dict[str, str], staging: Path, report: Counts, jobs: int | None,
-                  progress: Progress | None) -> Groups:
+                  progress: Progress | None, site_pages: list[SitePage] | None = None) -> Groups:
     """Render every group whose key changed into staging; return all groups (summaries are updated in place)."""
-    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview)
+    links = site_links(site_pages or [])
+    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview, links)
     groups = _Groups(previous, staging)
     in_feeds = _feed_releases(config, chosen, now)
-    env = make_environment(config)
+    env = make_environment(config, links)
     pages = PageRenderer(env, config, feeds.feed_links(config))
+    _page_groups(site_pages or [], base, pages, groups, report)
     with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", frozenset(r.id for r in in_feeds),
-                    jobs or os.cpu_count() or 1) as pool:
+                    jobs or os.cpu_count() or 1, links) as pool:
         keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, pool, report, progress)
         _list_groups(config, chosen, made, base, summaries, pages, groups, pool, report)
     years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
@@ -96,6 +100,18 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     for stale in set(summaries) - {r.id for r in chosen}:
         del summaries[stale]
     return groups.groups
+
+
+def _page_groups(site_pages: list[SitePage], base: str, pages: PageRenderer, groups: _Groups,
+                 report: Counts) -> None:
+    """The pages from pages/ whose source changed."""
+    for sitepage in site_pages:
+        key = digest(base, repr(sitepage))
+        if groups.reuse("page:" + sitepage.slug, key):
+            report.reused += 1
+        else:
+            groups.put("page:" + sitepage.slug, key, [pages.site_page(sitepage, render_html(sitepage.body))])
+            report.rendered += 1
 
 
 def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, base: str,
@@ -221,11 +237,13 @@ def _feed_group(config: Config, subset: list[Release], variants: Variants, now: 
 
 
 def copied_files(config: Config, chosen: list[Release]) -> dict[str, Path]:
-    """Files copied as they are: attachments and the theme's assets."""
+    """Files copied as they are: attachments, the theme's assets and the site's share picture."""
     found: dict[str, Path] = {}
     for folder in (theme_dir() / "assets", config.root / "templates" / "assets"):
         if folder.is_dir():
             found.update({f"assets/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")})
+    if config.site.image:
+        found[f"assets/{Path(config.site.image).name}"] = config.root / config.site.image
     for release in chosen:
         found.update({f"{release.id}/{a.file}": a.path for a in release.attachments})
     return found

@@ -2,7 +2,7 @@
 
 Steps:
 1. if no input file changed and no release went live since the last build: nothing to do;
-2. load pressekit.toml and every release, validating everything (`releases.load_site`);
+2. load pressekit.toml, every release and every page, validating everything (`releases`, `sitepages`);
 3. choose what is public at `now` (drafts, future dates and embargoes are left out);
 4. check every photo of those releases, then make the variants and ZIPs (`photos`);
 5. render each release's page and e-mails (`render`, in worker processes);
@@ -16,6 +16,7 @@ depends on; a group whose key is unchanged since the last build is not rendered 
 from __future__ import annotations
 
 import shutil
+import tomllib
 import time
 import zlib
 from bisect import bisect_left, bisect_right
@@ -26,14 +27,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
-from .config import CONFIG_NAME, RELEASES_DIR, Config
+from .config import CONFIG_NAME, RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .model import NEWS_WINDOW, Release, public_releases
 from .output import apply_files
+from .sitepages import PAGES_DIR
 from .theme import theme_dir
 
 if TYPE_CHECKING:
     from .photos import PhotoResult
+    from .sitepages import SitePage
 
 # Markdown, Jinja, Pillow and feedgen are imported only when something has to be built:
 # a build that finds nothing changed must not pay for loading them.
@@ -100,7 +103,7 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
         report.pages_reused = sum(1 for rel in previous.manifest() if rel.endswith(".html"))
         clock.lap(report, "check")
         return report
-    config, releases = _load(root, store)
+    config, releases, site_pages = _load_all(root, store)
     report.releases = len(releases)
     chosen = _choose(releases, now, preview)
     report.published = len(chosen)
@@ -117,7 +120,7 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
 
         counts, summaries = Counts(), dict(previous.summaries) if previous else {}
         groups = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
-                               summaries, staging, counts, jobs, progress)
+                               summaries, staging, counts, jobs, progress, site_pages)
         report.pages_rendered, report.pages_reused = counts.rendered, counts.reused
         clock.lap(report, "render")
         state = _State(stamp, now, _schedule(releases), groups, summaries)
@@ -135,6 +138,25 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
         _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
     clock.lap(report, "write")
     return report
+
+
+def _load_all(root: Path, store: Store) -> tuple[Config, list[Release], list[SitePage]]:
+    """The config, the releases and the pages; raise BuildFailed with the problems of all of them."""
+    from .releases import find_bundles
+    from .sitepages import load_pages
+
+    try:
+        config, releases = _load(root, store)
+    except BuildFailed as failed:
+        config = load_config(root)[0]
+        if config is None:
+            raise
+        ids = {p.parent.name for p in find_bundles(root / RELEASES_DIR)}
+        raise BuildFailed(failed.errors + load_pages(config, ids)[1]) from None
+    site_pages, errors = load_pages(config, {r.id for r in releases})
+    if errors:
+        raise BuildFailed(errors)
+    return config, releases, site_pages
 
 
 def _load(root: Path, store: Store) -> tuple[Config, list[Release]]:
@@ -227,7 +249,17 @@ def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | Non
 def _input_stamp(root: Path) -> str:
     """A digest of every input's name, size and mtime, and of the code: equal stamps mean equal inputs."""
     return digest(CODE_KEY, file_stamp(root / CONFIG_NAME),
-                  tree_stamp(root / RELEASES_DIR, root / "templates", theme_dir()))
+                  tree_stamp(root / RELEASES_DIR, root / "templates", root / PAGES_DIR, theme_dir()),
+                  _site_image_stamp(root))
+
+
+def _site_image_stamp(root: Path) -> object:
+    """The stamp of the file `[site] image` names (read from the TOML text without validating it)."""
+    try:
+        image = tomllib.loads((root / CONFIG_NAME).read_text("utf-8")).get("site", {}).get("image")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return file_stamp(root / image) if isinstance(image, str) and image else None
 
 
 def _dir_stamp(path: Path) -> tuple[int, int] | None:

@@ -20,6 +20,7 @@ from .frontmatter import Node, decode_source, split_document
 from .markup import render_html, strip_tags
 from .model import Release, lift_time
 from .releases import RESERVED_IDS, find_bundles, load_releases
+from .sitepages import load_pages, missing_legal_pages, placeholders
 
 MAX_TITLE = 120
 MAX_SUMMARY = 300
@@ -42,8 +43,15 @@ def check_site(root: Path, now: datetime) -> tuple[int, list[SourceError]]:
     if config is None:
         return 0, errors
     releases, errors = load_releases(config)
-    problems = errors + photo_problems(config, releases) + lint_releases(config, releases, now)
+    problems = errors + photo_problems(config, releases) + lint_releases(config, releases, now) + page_problems(config)
     return len(find_bundles(root / RELEASES_DIR)), sorted(problems, key=lambda e: (e.path, e.line, e.warning))
+
+
+def page_problems(config: Config) -> list[SourceError]:
+    """Errors of every page in pages/ (placeholders left in are errors), and a warning per missing legal page."""
+    ids = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)}
+    pages, errors = load_pages(config, ids)
+    return errors + [e for page in pages for e in placeholders(page, config)] + missing_legal_pages(pages)
 
 
 def photo_problems(config: Config, releases: list[Release]) -> list[SourceError]:

@@ -14,6 +14,7 @@ from .config import Config, Contact, Rights
 from .markup import summary_of
 from .model import Attachment, Photo, Release, Variant, web_variant
 from .output import OutputFile
+from .sitepages import SitePage
 from .slugs import slugify
 
 Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
@@ -188,6 +189,12 @@ class PageRenderer:
                            photos=views, attachments=attachments, contact=contact, zip_size=zip_size,
                            json_ld=json_ld(release, self.config, summary, views),
                            tag_url=lambda tag: f"themen/{slugify(tag)}/")
+
+    def site_page(self, sitepage: SitePage, body_html: str) -> OutputFile:
+        """output/<slug>/index.html of a page from pages/."""
+        relpath = f"{sitepage.slug}/index.html"
+        info = self.page(relpath, sitepage.title, sitepage.description or summary_of("", body_html))
+        return self.render("page.html", relpath, page=info, sitepage=sitepage, body=body_html)
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:

@@ -25,7 +25,7 @@ from .slugs import slugify
 
 MAX_BODY_CHARS = 200_000
 MAX_BRACKETS = 2_000  # Python-Markdown's link parsing is quadratic in unmatched '['
-RESERVED_IDS = {"seite", "themen", "assets", "feed.xml", "atom.xml", "feed.json"}
+RESERVED_IDS = {"seite", "themen", "assets", "feed.xml", "atom.xml", "feed.json", "suche", "termine", "pagefind"}
 
 FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "dateline", "tags", "contact",
           "draft", "photos", "attachments")

@@ -22,6 +22,7 @@ from .markup import render_html, summary_of
 from .model import Release, Variant
 from .output import OutputFile
 from .pages import ListPage, PageRenderer, without_bodies
+from .sitepages import SiteLinks
 from .templates import make_environment
 
 VariantMap = dict[tuple[str, str], tuple[Variant, ...]]
@@ -99,9 +100,10 @@ class BodyCache:
 class Renderer:
     """Renders releases and list pages of one site into a staging folder (one per process)."""
 
-    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str] = frozenset()):
+    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str] = frozenset(),
+                 links: SiteLinks = SiteLinks()):
         self.config, self.staging, self.bodies, self.keep = config, Staging(staging), BodyCache(bodies), keep
-        self.env = make_environment(config)
+        self.env = make_environment(config, links)
         self.mail_env = mail.mail_environment(config)
         self.pages = PageRenderer(self.env, config, feed_links(config))
 
@@ -124,9 +126,9 @@ class Renderer:
 _worker: Renderer | None = None
 
 
-def _init_worker(config: Config, staging: Path, bodies: Path, keep: frozenset[str]) -> None:
+def _init_worker(config: Config, staging: Path, bodies: Path, keep: frozenset[str], links: SiteLinks) -> None:
     global _worker
-    _worker = Renderer(config, staging, bodies, keep)
+    _worker = Renderer(config, staging, bodies, keep, links)
 
 
 def _release_in_worker(job: ReleaseJob) -> Rendered:
@@ -145,8 +147,9 @@ class RenderPool:
     The body HTML of the releases in `keep` is cached for the feeds.
     """
 
-    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str], workers: int):
-        self.args = (config, staging, bodies, keep)
+    def __init__(self, config: Config, staging: Path, bodies: Path, keep: frozenset[str], workers: int,
+                 links: SiteLinks = SiteLinks()):
+        self.args = (config, staging, bodies, keep, links)
         self.workers = workers
         self.local: Renderer | None = None
         self.pool: ProcessPoolExecutor | None = None

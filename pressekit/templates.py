@@ -9,6 +9,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from .config import Config
 from .model import lift_time
+from .sitepages import SiteLinks
 from .theme import theme_dir
 
 NUMBER_WORDS = ("null", "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn",
@@ -20,8 +21,11 @@ def autoescape(name: str | None) -> bool:
     return not (name or "").endswith(".txt")
 
 
-def make_environment(config: Config) -> Environment:
-    """Return the Jinja environment for a site: its templates/ first, then the default theme."""
+def make_environment(config: Config, links: SiteLinks = SiteLinks()) -> Environment:
+    """Return the Jinja environment for a site: its templates/ first, then the default theme.
+
+    `links` are the pages every page links to (navigation and footer).
+    """
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(config.root / "templates"), FileSystemLoader(theme_dir())]),
         autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=True,
@@ -44,6 +48,8 @@ def make_environment(config: Config) -> Environment:
     env.globals["site"] = config.site
     env.globals["texts"] = config.texts
     env.globals["boilerplate"] = config.boilerplate
+    env.globals["links"] = links
+    env.globals["site_image"] = config.site_image_url
     return env
 
 

@@ -22,7 +22,13 @@ from pressekit.releases import FIELDS, load_release, load_site
 from pressekit.config import load_config
 from pressekit.scaffold import new_release
 from pressekit.serve import PreviewServer, error_page, inject_script, is_loopback, live_script
-from sitekit import CONFIG, SIMPLE, write_photo, write_release, write_site
+import sitekit
+from sitekit import CONFIG, SIMPLE, write_legal_pages, write_photo, write_release
+
+
+def write_site(root: Path, releases: dict[str, str] | None = None, config: str = CONFIG) -> Path:
+    """A test site with its legal pages, so that `check` reports only what a test is about."""
+    return write_legal_pages(sitekit.write_site(root, releases, config))
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = "2026-11-25T12:00:00+01:00"
