@@ -19,7 +19,7 @@ from .config import CONFIG_NAME, Config
 from .model import NEWS_WINDOW, Release, lift_time
 from .markup import render_html
 from .output import OutputFile
-from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
+from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
 from .render import BodyCache, ReleaseJob, RenderPool, Staging
 from .sitepages import SitePage, site_links
 from .slugs import slugify
@@ -91,6 +91,9 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
         BodyCache(config.root / CACHE_DIR / "bodies").prune(in_feeds)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
+    news = any(now - NEWS_WINDOW <= r.published <= now for r in in_feeds)
+    if not groups.reuse("robots", digest(base, news)):
+        groups.put("robots", digest(base, news), [robots_txt(config, news)])
     if not groups.reuse("404", base):
         groups.put("404", base, [pages.not_found()])
     urls = _sitemap_urls(config, chosen, groups)

@@ -144,18 +144,43 @@ def json_ld(release: Release, config: Config, summary: str, views: list[PhotoVie
             **({"license": view.rights.url, "acquireLicensePage": view.rights.url} if view.rights.url else {}),
             **({"width": view.width, "height": view.height} if view.width else {}),
         })
-    data = {
+    data: dict[str, object] = {
         "@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title,
         "description": summary, "url": url, "mainEntityOfPage": url,
         "datePublished": release.published.astimezone(config.site.tz).isoformat(),
         "dateModified": (release.updated or release.published).astimezone(config.site.tz).isoformat(),
         "inLanguage": config.site.language, "keywords": list(release.tags),
         "publisher": {"@type": "GovernmentOrganization", "name": config.site.organisation, "url": config.site.base_url},
-        "author": {"@type": "Organization", "name": contact.label if contact and contact.label else config.site.organisation},
-        "image": images,
+        "author": _author(config, contact),
     }
+    if pictures := images or _site_image(config):
+        data["image"] = pictures  # an empty list would tell a sharer there is no picture
     text = json.dumps(data, ensure_ascii=False, indent=2)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _author(config: Config, contact: Contact | None) -> dict[str, object]:
+    """The release's contact as a Person working for the press office, else the office itself, with its URL."""
+    office = {"@type": "GovernmentOrganization",
+              "name": f"{contact.label}, {config.site.organisation}" if contact and contact.label else config.site.organisation,
+              "url": config.site.base_url}
+    if contact and contact.name:
+        return {"@type": "Person", "name": contact.name, "worksFor": office}
+    return office
+
+
+def _site_image(config: Config) -> list[dict[str, object]]:
+    """`[site] image` as the picture of a release without photos."""
+    url = config.site_image_url
+    return [{"@type": "ImageObject", "contentUrl": url, "url": url}] if url else []
+
+
+def robots_txt(config: Config, news: bool) -> OutputFile:
+    """robots.txt: everything may be crawled; names the sitemaps (the news sitemap only while it exists)."""
+    lines = ["User-agent: *", "Allow: /", "", f"Sitemap: {config.site.base_url}sitemap.xml"]
+    if news:
+        lines.append(f"Sitemap: {config.site.base_url}news-sitemap.xml")
+    return OutputFile("robots.txt", data=("\n".join(lines) + "\n").encode("utf-8"))
 
 
 class PageRenderer:
