@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from . import feeds, photos
+from . import events, feeds, photos
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import CONFIG_NAME, Config
 from .model import NEWS_WINDOW, Release, lift_time
@@ -68,8 +68,12 @@ def _source_key(path: Path | None) -> str:
 
 def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
                   previous: Groups, summaries: dict[str, str], staging: Path, report: Counts, jobs: int | None,
-                  progress: Progress | None, site_pages: list[SitePage] | None = None) -> Groups:
-    """Render every group whose key changed into staging; return all groups (summaries are updated in place)."""
+                  progress: Progress | None, site_pages: list[SitePage] | None = None,
+                  history: events.History | None = None) -> tuple[Groups, events.History]:
+    """Render every group whose key changed into staging; return all groups and the events' new history.
+
+    summaries are updated in place.
+    """
     links = site_links(site_pages or [])
     base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview, links)
     groups = _Groups(previous, staging)
@@ -91,6 +95,7 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
         BodyCache(config.root / CACHE_DIR / "bodies").prune(in_feeds)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
+    history = _event_groups(config, chosen, summaries, now, base, pages, groups, history)
     news = any(now - NEWS_WINDOW <= r.published <= now for r in in_feeds)
     if not groups.reuse("robots", digest(base, news)):
         groups.put("robots", digest(base, news), [robots_txt(config, news)])
@@ -102,7 +107,31 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
         groups.put("sitemap", sitemap_key, [pages.sitemap(urls)])
     for stale in set(summaries) - {r.id for r in chosen}:
         del summaries[stale]
-    return groups.groups
+    return groups.groups, history
+
+
+def _event_groups(config: Config, chosen: list[Release], summaries: dict[str, str], now: datetime, base: str,
+                  pages: PageRenderer, groups: _Groups, history: events.History | None) -> events.History:
+    """termine/, termine.ics and each event's termin.ics; return the history with this build's sequences."""
+    current = [events.entry_of(r, r.event, summaries[r.id], config) for r in chosen if r.event]
+    entries, kept = events.apply_history(current, history or {})
+    public = {r.id for r in chosen}
+    shown = [e for e in entries if e.release_id in public]
+    upcoming = [e for e in shown if (e.end or e.start) >= now]
+    past = sorted((e for e in shown if (e.end or e.start) < now), key=lambda e: (e.start, e.uid), reverse=True)
+    key = digest(base, upcoming, past)
+    if not groups.reuse("termine", key):
+        groups.put("termine", key, [pages.termine(upcoming, past)])
+    key = digest(base, entries)
+    if not groups.reuse("calendar", key):
+        name = f"Termine: {config.site.organisation}"
+        groups.put("calendar", key, [events.calendar_file(events.CALENDAR_PATH, entries, config, name)])
+    for entry in shown:
+        key = digest(base, entry)
+        if not groups.reuse("event:" + entry.release_id, key):
+            groups.put("event:" + entry.release_id, key, [events.calendar_file(
+                f"{entry.release_id}/{events.EVENT_FILE}", [entry], config, entry.title)])
+    return kept
 
 
 def _page_groups(site_pages: list[SitePage], base: str, pages: PageRenderer, groups: _Groups,

@@ -117,10 +117,11 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
     staging.mkdir(parents=True)
     try:
         from .assemble import Counts, copied_files, render_groups
+        from .events import load_history, save_history
 
         counts, summaries = Counts(), dict(previous.summaries) if previous else {}
-        groups = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
-                               summaries, staging, counts, jobs, progress, site_pages)
+        groups, history = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
+                                        summaries, staging, counts, jobs, progress, site_pages, load_history(root))
         report.pages_rendered, report.pages_reused = counts.rendered, counts.reused
         clock.lap(report, "render")
         state = _State(stamp, now, _schedule(releases), groups, summaries)
@@ -135,6 +136,7 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
     state.output = _dir_stamp(output)
     store.save(state_name, state)
     if not preview:
+        save_history(root, history)
         _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
     clock.lap(report, "write")
     return report
@@ -219,7 +221,9 @@ def _choose(releases: list[Release], now: datetime, preview: bool) -> list[Relea
 
 
 def _schedule(releases: list[Release]) -> list[datetime]:
-    return sorted(r.published for r in releases if not r.draft)
+    """When the public site changes by itself: a release goes live, a press date moves to the past."""
+    return sorted([r.published for r in releases if not r.draft]
+                  + [r.event.until for r in releases if not r.draft and r.event])
 
 
 def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | None,

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from jinja2 import Environment
 
 from .config import Config, Contact, Rights
+from .events import Entry, event_json_ld
 from .markup import summary_of
 from .model import Attachment, Photo, Release, Variant, web_variant
 from .output import OutputFile
@@ -213,6 +214,7 @@ class PageRenderer:
         return self.render("release.html", relpath, page=info, release=release, body=body_html, summary=summary,
                            photos=views, attachments=attachments, contact=contact, zip_size=zip_size,
                            json_ld=json_ld(release, self.config, summary, views),
+                           event_ld=event_json_ld(release, release.event, self.config) if release.event else "",
                            tag_url=lambda tag: f"themen/{slugify(tag)}/")
 
     def site_page(self, sitepage: SitePage, body_html: str) -> OutputFile:
@@ -220,6 +222,12 @@ class PageRenderer:
         relpath = f"{sitepage.slug}/index.html"
         info = self.page(relpath, sitepage.title, sitepage.description or summary_of("", body_html))
         return self.render("page.html", relpath, page=info, sitepage=sitepage, body=body_html)
+
+    def termine(self, upcoming: Sequence[Entry], past: Sequence[Entry]) -> OutputFile:
+        """termine/index.html: the press dates to come, soonest first, then the past ones, latest first."""
+        relpath = "termine/index.html"
+        info = self.page(relpath, "Termine", f"Pressetermine: {self.config.site.organisation}")
+        return self.render("termine.html", relpath, page=info, upcoming=upcoming, past=past)
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:

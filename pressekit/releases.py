@@ -19,6 +19,7 @@ from typing import Any
 from .cache import file_stamp
 from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, SourceError, display_path
+from .events import read_event
 from .frontmatter import Node, decode_source, split_document
 from .model import Attachment, Photo, Release
 from .slugs import slugify
@@ -28,7 +29,7 @@ MAX_BRACKETS = 2_000  # Python-Markdown's link parsing is quadratic in unmatched
 RESERVED_IDS = {"seite", "themen", "assets", "feed.xml", "atom.xml", "feed.json", "suche", "termine", "pagefind"}
 
 FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "dateline", "tags", "contact",
-          "draft", "photos", "attachments")
+          "draft", "photos", "attachments", "event")
 PHOTO_FIELDS = ("file", "caption", "credit", "alt", "rights")
 ATTACHMENT_FIELDS = ("file", "title")
 
@@ -184,6 +185,7 @@ class _Validator:
         draft = self.boolean(fields, "draft")
         photos = self.photos(fields.get("photos"))
         attachments = self.attachments(fields.get("attachments"))
+        event = read_event(fields.get("event"), self.error)
         self.check_body(body, body_line)
         text = {k: self.text(fields, k, one_line=k != "summary") for k in ("subtitle", "summary", "dateline")}
         if self.errors or day is None:
@@ -192,7 +194,7 @@ class _Validator:
             id=self.folder.name, source=self.folder / "index.md", title=title, date=day[0],
             date_has_time=day[1], body=body, body_line=body_line, embargo=embargo and embargo[0],
             updated=updated and updated[0], tags=tags, contact=contact, draft=draft, photos=photos,
-            attachments=attachments, **text,
+            attachments=attachments, event=event, **text,
         )
 
     # --- fields ---------------------------------------------------------

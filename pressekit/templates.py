@@ -8,6 +8,7 @@ from babel.dates import format_date, format_datetime
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from .config import Config
+from .events import termin_line
 from .model import lift_time
 from .sitepages import SiteLinks
 from .theme import theme_dir
@@ -44,6 +45,7 @@ def make_environment(config: Config, links: SiteLinks = SiteLinks()) -> Environm
     env.filters["datum_zeit_lang"] = lambda v: format_datetime(local(v), "d. MMMM y, HH:mm 'Uhr'", locale="de_DE")
     env.filters["iso"] = lambda v: local(v).isoformat()
     env.filters["zahlwort"] = number_word
+    env.filters["termin"] = lambda event: termin_line(event, tz)
     env.filters["filesize"] = filesize
     env.globals["site"] = config.site
     env.globals["texts"] = config.texts

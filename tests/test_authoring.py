@@ -87,6 +87,7 @@ def test_new_release_validates_with_every_optional_field_filled_in(tmp_path: Pat
     assert release.tags == ("Verwaltung", "Verkehr")
     assert [(p.file, p.credit, p.rights) for p in release.photos] == [("foto.jpg", "Vorname Name/ Organisation", "press")]
     assert [(a.file, a.title) for a in release.attachments] == [("dokument.pdf", "Titel des Dokuments")]
+    assert release.event is not None and release.event.location == "Kreishaus, Sitzungssaal"
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
