@@ -7,13 +7,14 @@ so a group with the key it had in the last build is not rendered again.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from . import events, feeds, photos
+from . import events, feeds, photos, search
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import CONFIG_NAME, Config
 from .model import NEWS_WINDOW, Release, lift_time
@@ -95,6 +96,7 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
         BodyCache(config.root / CACHE_DIR / "bodies").prune(in_feeds)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
+    _search_groups(config, chosen, site_pages or [], base, pages, groups)
     history = _event_groups(config, chosen, summaries, now, base, pages, groups, history)
     news = any(now - NEWS_WINDOW <= r.published <= now for r in in_feeds)
     if not groups.reuse("robots", digest(base, news)):
@@ -108,6 +110,47 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     for stale in set(summaries) - {r.id for r in chosen}:
         del summaries[stale]
     return groups.groups, history
+
+
+def _search_groups(config: Config, chosen: list[Release], site_pages: list[SitePage], base: str,
+                   pages: PageRenderer, groups: _Groups) -> None:
+    """One search index per year of releases and one for the pages, each rebuilt only when one of its items changed;
+    and /suche/, which merges them."""
+    tz, language = config.site.tz, config.site.language
+    by_year: dict[str, list[Release]] = defaultdict(list)
+    for release in chosen:
+        by_year[str(release.published.astimezone(tz).year)].append(release)
+    bodies = BodyCache(config.root / CACHE_DIR / "search")
+    todo: dict[str, tuple[str, Callable[[], list[search.Record]]]] = {}
+    for year, releases in by_year.items():
+        key = digest(base, "search", [r.fingerprint for r in releases])
+        if not groups.reuse("search:" + year, key):
+            todo[year] = (key, lambda releases=releases: [_record(r, bodies.html(r), config) for r in releases])
+    if site_pages:
+        key = digest(base, "search", [repr(p) for p in site_pages])
+        if not groups.reuse("search:" + search.PAGES_INDEX, key):
+            todo[search.PAGES_INDEX] = (key, lambda: [search.Record(f"{p.slug}/", p.title, "", render_html(p.body))
+                                                      for p in site_pages])
+    for name, (key, records) in sorted(todo.items()):
+        written = search.build_index(records(), name, groups.staging.root, language)
+        groups.put_written("search:" + name, key, {rel: content_digest_of(groups.staging.root / rel) for rel in written})
+    if todo:
+        bodies.prune(chosen)
+    names = sorted(by_year, reverse=True) + ([search.PAGES_INDEX] if site_pages else [])
+    key = digest(base, names)
+    if not groups.reuse("search-page", key):
+        groups.put("search-page", key, [pages.search_page(names)])
+
+
+def _record(release: Release, body_html: str, config: Config) -> search.Record:
+    local = release.published.astimezone(config.site.tz)
+    return search.Record(f"{release.id}/", release.title, f"{local:%d.%m.%Y}", body_html, release.subtitle,
+                         release.tags, str(local.year))
+
+
+def content_digest_of(path: Path) -> str:
+    """sha256 of a file's bytes, as the staging writer records it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _event_groups(config: Config, chosen: list[Release], summaries: dict[str, str], now: datetime, base: str,

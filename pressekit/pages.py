@@ -223,6 +223,12 @@ class PageRenderer:
         info = self.page(relpath, sitepage.title, sitepage.description or summary_of("", body_html))
         return self.render("page.html", relpath, page=info, sitepage=sitepage, body=body_html)
 
+    def search_page(self, indexes: Sequence[str]) -> OutputFile:
+        """suche/index.html: the search form over the Pagefind indexes (newest year first)."""
+        relpath = "suche/index.html"
+        info = self.page(relpath, "Suche", f"Pressemitteilungen durchsuchen: {self.config.site.organisation}")
+        return self.render("suche.html", relpath, page=info, indexes=indexes)
+
     def termine(self, upcoming: Sequence[Entry], past: Sequence[Entry]) -> OutputFile:
         """termine/index.html: the press dates to come, soonest first, then the past ones, latest first."""
         relpath = "termine/index.html"
