@@ -163,3 +163,18 @@ def test_footer_links_work_in_the_browser(browser: sync_api.Browser, site: str) 
     page.wait_for_url("**/impressum/")
     assert page.locator("h1").text_content() == "Impressum"
     assert axe_violations(page) == []
+
+
+def test_on_a_phone_the_contact_follows_title_and_lead(browser: sync_api.Browser, site: str) -> None:
+    page = open_page(browser, site + "/2025-03-04-radweg/", width=375)
+    box = page.locator(".release-aside").bounding_box()
+    title = page.locator(".release-header").bounding_box()
+    body = page.locator(".release-body").bounding_box()
+    assert box and title and body
+    assert title["y"] + title["height"] <= box["y"] < body["y"]  # before the text, not 5,000 px further down
+    assert box["y"] < 900  # on the first screen
+    page.emulate_media(media="print")
+    assert page.get_by_role("heading", name="Pressekontakt").is_visible()
+    wide = open_page(browser, site + "/2025-03-04-radweg/", width=1280)
+    beside, text = wide.locator(".release-aside").bounding_box(), wide.locator(".release-body").bounding_box()
+    assert beside and text and beside["x"] > text["x"] + text["width"]  # beside the text on a wide screen
