@@ -7,6 +7,7 @@ so a group with the key it had in the last build is not rendered again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections import Counter, defaultdict
@@ -125,7 +126,7 @@ def _search_groups(config: Config, chosen: list[Release], site_pages: list[SiteP
     for year, releases in by_year.items():
         key = digest(base, "search", [r.fingerprint for r in releases])
         if not groups.reuse("search:" + year, key):
-            todo[year] = (key, lambda releases=releases: [_record(r, bodies.html(r), config) for r in releases])
+            todo[year] = (key, functools.partial(_records, releases, bodies, config))
     if site_pages:
         key = digest(base, "search", [repr(p) for p in site_pages])
         if not groups.reuse("search:" + search.PAGES_INDEX, key):
@@ -140,6 +141,10 @@ def _search_groups(config: Config, chosen: list[Release], site_pages: list[SiteP
     key = digest(base, names)
     if not groups.reuse("search-page", key):
         groups.put("search-page", key, [pages.search_page(names)])
+
+
+def _records(releases: list[Release], bodies: BodyCache, config: Config) -> list[search.Record]:
+    return [_record(r, bodies.html(r), config) for r in releases]
 
 
 def _record(release: Release, body_html: str, config: Config) -> search.Record:

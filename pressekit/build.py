@@ -150,11 +150,11 @@ def _load_all(root: Path, store: Store) -> tuple[Config, list[Release], list[Sit
     try:
         config, releases = _load(root, store)
     except BuildFailed as failed:
-        config = load_config(root)[0]
-        if config is None:
+        loaded = load_config(root)[0]
+        if loaded is None:
             raise
         ids = {p.parent.name for p in find_bundles(root / RELEASES_DIR)}
-        raise BuildFailed(failed.errors + load_pages(config, ids)[1]) from None
+        raise BuildFailed(failed.errors + load_pages(loaded, ids)[1]) from None
     site_pages, errors = load_pages(config, {r.id for r in releases})
     if errors:
         raise BuildFailed(errors)

@@ -65,7 +65,7 @@ def read_event(node: Node | None, error: Error) -> Event | None:
         error(fields["location"].line if "location" in fields else node.line, "event.location: is missing",
               "where the date takes place, e.g. Kreishaus Auenfeld, Sitzungssaal")
     if start and end and end <= start:
-        error(fields["end"].line, "event.end: is not after event.start")
+        error(fields["end"].line, "event.end: is not after event.start", None)
         return None
     if start is None or not text["location"]:
         return None
@@ -204,7 +204,7 @@ def apply_history(current: Sequence[Entry], history: History) -> tuple[list[Entr
 
 
 def _with(entry: Entry, **changes: object) -> Entry:
-    return Entry(**{**entry.__dict__, **changes})  # type: ignore[arg-type]
+    return Entry(**{**entry.__dict__, **changes})
 
 
 def _dump(entry: Entry) -> dict[str, object]:

@@ -162,7 +162,7 @@ def json_ld(release: Release, config: Config, summary: str, views: list[PhotoVie
 
 def _author(config: Config, contact: Contact | None) -> dict[str, object]:
     """The release's contact as a Person working for the press office, else the office itself, with its URL."""
-    office = {"@type": "GovernmentOrganization",
+    office: dict[str, object] = {"@type": "GovernmentOrganization",
               "name": f"{contact.label}, {config.site.organisation}" if contact and contact.label else config.site.organisation,
               "url": config.site.base_url}
     if contact and contact.name:
