@@ -123,20 +123,25 @@ def _search_groups(config: Config, chosen: list[Release], site_pages: list[SiteP
         by_year[str(release.published.astimezone(tz).year)].append(release)
     bodies = BodyCache(config.root / CACHE_DIR / "search")
     todo: dict[str, tuple[str, Callable[[], list[search.Record]]]] = {}
+    keys = []
     for year, releases in by_year.items():
         key = digest(base, "search", [r.fingerprint for r in releases])
+        keys.append(key)
         if not groups.reuse("search:" + year, key):
             todo[year] = (key, functools.partial(_records, releases, bodies, config))
     if site_pages:
         key = digest(base, "search", [repr(p) for p in site_pages])
+        keys.append(key)
         if not groups.reuse("search:" + search.PAGES_INDEX, key):
             todo[search.PAGES_INDEX] = (key, lambda: [search.Record(f"{p.slug}/", p.title, "", render_html(p.body))
                                                       for p in site_pages])
+    cache = config.root / CACHE_DIR / "search-index"
     for name, (key, records) in sorted(todo.items()):
-        written = search.build_index(records(), name, groups.staging.root, language)
+        written = search.cached_index(records, name, key, groups.staging.root, language, cache)
         groups.put_written("search:" + name, key, {rel: content_digest_of(groups.staging.root / rel) for rel in written})
     if todo:
         bodies.prune(chosen)
+        search.prune_cache(cache, keys)
     names = sorted(by_year, reverse=True) + ([search.PAGES_INDEX] if site_pages else [])
     key = digest(base, names)
     if not groups.reuse("search-page", key):

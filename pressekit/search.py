@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,34 @@ class Record:
 def index_path(name: str) -> str:
     """The folder of one index under output/."""
     return f"{SEARCH_DIR}/{name}/"
+
+
+def cached_index(records: Callable[[], Sequence[Record]], name: str, key: str, staging: Path, language: str,
+                 cache: Path) -> list[str]:
+    """The index of these records from cache/<key>/, else built and kept there; copied into staging.
+
+    Pagefind writes its filter and meta files in an arbitrary order, so an index is made once per key:
+    builds of the same site into several folders give the same bytes.
+    """
+    kept = cache / key[:32]
+    if not (kept / "pagefind.js").is_file():
+        build_index(records(), name, kept.parent / f".{kept.name}.new", language)
+        if kept.exists():
+            shutil.rmtree(kept)
+        (kept.parent / f".{kept.name}.new" / SEARCH_DIR / name).rename(kept)
+        shutil.rmtree(kept.parent / f".{kept.name}.new")
+    target = staging / SEARCH_DIR / name
+    shutil.copytree(kept, target)
+    return sorted(p.relative_to(staging).as_posix() for p in target.rglob("*") if p.is_file())
+
+
+def prune_cache(cache: Path, keys: Collection[str]) -> None:
+    """Delete the cached indexes of keys no longer in use."""
+    wanted = {key[:32] for key in keys}
+    if cache.is_dir():
+        for path in cache.iterdir():
+            if path.name not in wanted:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def build_index(records: Sequence[Record], name: str, staging: Path, language: str) -> list[str]:
