@@ -20,14 +20,15 @@ from .frontmatter import Node, decode_source, split_document
 from .markup import render_html, strip_tags
 from .model import Release, lift_time
 from .releases import RESERVED_IDS, find_bundles, load_releases
-from .sitepages import load_pages, missing_legal_pages, placeholders
+from .sitepages import find_pages, load_pages, missing_legal_pages, placeholders
 
 MAX_TITLE = 120
 MAX_SUMMARY = 300
 # An embargo that lifted long ago is archive, not a mistake: only recent ones are worth a word.
 RECENT_EMBARGO = timedelta(days=14)
 # Paths under base_url that are pages of the site, not releases.
-SITE_PATHS = RESERVED_IDS | {"sitemap.xml", "news-sitemap.xml", "404.html", "index.html"}
+SITE_PATHS = RESERVED_IDS | {"sitemap.xml", "news-sitemap.xml", "404.html", "index.html", "archiv", "robots.txt",
+                             "termine.ics"}
 
 _HREF = re.compile(r"""<a\s[^>]*?href="([^"]*)\"""")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -64,7 +65,7 @@ def photo_problems(config: Config, releases: list[Release]) -> list[SourceError]
 def lint_releases(config: Config, releases: list[Release], now: datetime) -> list[SourceError]:
     """Editorial warnings for every valid release."""
     # Invalid releases still exist as folders: a link to one is reported by its own errors, not here.
-    folders = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)}
+    folders = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)} | {p.stem for p in find_pages(config.root)}
     by_id = {r.id: r for r in releases}
     warnings: list[SourceError] = []
     for release in releases:

@@ -29,6 +29,7 @@ import watchfiles
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from .config import CONFIG_NAME, RELEASES_DIR, load_config
+from .sitepages import PAGES_DIR
 from .errors import BuildFailed, PressekitError, display_path
 
 EVENTS_PATH = "/__pressekit__/events"
@@ -144,7 +145,7 @@ class PreviewServer:
         self._tmp = Path(tempfile.mkdtemp(prefix="pressekit-preview-"))
         self.output = self._tmp / "site"
         # Watch first: a change saved during the first build is then built too.
-        trees = [p for p in (self.root / RELEASES_DIR, self.root / "templates") if p.is_dir()]
+        trees = [p for p in (self.root / RELEASES_DIR, self.root / "templates", self.root / PAGES_DIR) if p.is_dir()]
         if trees:
             self._spawn(lambda: self._watch(trees, True, watchfiles.DefaultFilter()), "watch-tree")
         self._spawn(lambda: self._watch([self.root], False, lambda change, path: Path(path).name == CONFIG_NAME),

@@ -154,3 +154,15 @@ def test_the_example_site_has_its_legal_pages_filled_in() -> None:
     repo = Path(__file__).parent.parent
     code, out = run("check", "--site", str(repo), "--now", "2027-02-01T12:00:00+01:00")
     assert "pages/" not in out, out
+
+
+def test_links_to_pages_search_and_dates_are_not_missing_releases(tmp_path: Path) -> None:
+    root = page_site(tmp_path / "site", {"impressum": IMPRESSUM})
+    (root / "releases" / "2025-03-04-radweg" / "index.md").write_text(
+        "---\ntitle: Radweg\ndate: 2025-03-04\n---\nSiehe [Impressum](../impressum/), [Suche](../suche/), "
+        "[Termine](../termine/), [Kalender](../termine.ics), [Archiv](../archiv/) und [alt](../gibt-es-nicht/).\n",
+        encoding="utf-8")
+    code, out = run("check", "--site", str(root), "--now", NOW)
+    links = [line for line in out.splitlines() if "the link" in line]
+    assert links == ["releases/2025-03-04-radweg/index.md:5: warning: the link '../gibt-es-nicht/' points to the "
+                     "release 'gibt-es-nicht', which does not exist"]
