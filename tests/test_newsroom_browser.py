@@ -70,6 +70,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = write_legal_pages(write_site(tmp_path_factory.mktemp("newsroom") / "site"))
     for rid, (title, tag, body) in RELEASES.items():
         write_release(root, rid, release_text(title, tag, body, rid[:10]))
+    write_release(root, "2025-05-28-kreistag", "---\ntitle: Kreistag tagt\ndate: 2025-05-28\nevent:\n"
+                  "  start: 2025-06-04T15:00:00+02:00\n  location: Kreishaus, Sitzungssaal\n---\nÖffentliche Sitzung.\n")
     build_site(root, root / "output", NOW)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root / "output")))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -155,6 +157,15 @@ def test_without_javascript_the_search_page_leads_to_the_archive(browser: sync_a
     link = page.locator("noscript a, main a[href$='archiv/']").first
     assert link.is_visible()
     assert link.get_attribute("href") == "../archiv/"
+
+
+def test_termine_page_is_accessible(browser: sync_api.Browser, site: str) -> None:
+    page = open_page(browser, site + "/termine/")
+    assert page.locator("#kommende + ul li h3").all_text_contents() == ["Kreistag tagt"]
+    assert page.get_by_role("link", name="In den Kalender (.ics)").get_attribute("href") == "../2025-05-28-kreistag/termin.ics"
+    assert axe_violations(page) == []
+    release = open_page(browser, site + "/2025-05-28-kreistag/", width=375)
+    assert axe_violations(release) == []
 
 
 def test_footer_links_work_in_the_browser(browser: sync_api.Browser, site: str) -> None:
