@@ -76,28 +76,38 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
 
     summaries are updated in place.
     """
-    links = site_links(site_pages or [])
+    site_pages = site_pages or []
+    links = site_links(site_pages)
     base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), _theme_digest(config), preview, links)
     groups = _Groups(previous, staging)
     in_feeds = _feed_releases(config, chosen, now)
     env = make_environment(config, links)
     pages = PageRenderer(env, config, feeds.feed_links(config))
-    _page_groups(site_pages or [], base, pages, groups, report)
-    with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", frozenset(r.id for r in in_feeds),
-                    jobs or os.cpu_count() or 1, links) as pool:
-        keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, pool, report, progress)
-        _list_groups(config, chosen, made, base, summaries, pages, groups, pool, report)
-    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
-    tags = sorted({slugify(t): t for r in reversed(chosen) for t in r.tags}.items(), key=lambda x: x[1].casefold())
-    archive_key = digest(base, years, tags)
-    if not groups.reuse("archive", archive_key):
-        groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
-    _feed_group(config, in_feeds, made.variants, now, base, keys, groups)
+    _page_groups(site_pages, base, pages, groups, report)
+    with search.Indexing(config.root / CACHE_DIR / "search-index", staging, config.site.language) as indexing:
+        search_keys = _start_search(config, chosen, site_pages, base, groups, indexing)  # runs while pages render
+        with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", frozenset(r.id for r in in_feeds),
+                        jobs or os.cpu_count() or 1, links) as pool:
+            keys = _release_groups(config, chosen, made, now, preview, base, groups, summaries, pool, report, progress)
+            _list_groups(config, chosen, made, base, summaries, pages, groups, pool, report)
+        years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in chosen).items(), reverse=True)
+        tags = sorted({slugify(t): t for r in reversed(chosen) for t in r.tags}.items(), key=lambda x: x[1].casefold())
+        archive_key = digest(base, years, tags)
+        if not groups.reuse("archive", archive_key):
+            groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
+        _feed_group(config, in_feeds, made.variants, now, base, keys, groups)
+        for name, written in indexing.finish().items():
+            groups.put_written("search:" + name, search_keys[name], {rel: _file_digest(staging / rel) for rel in written})
+        if indexing.started:
+            search.prune_cache(indexing.cache, search_keys.values())
     if not preview:
         BodyCache(config.root / CACHE_DIR / "bodies").prune(in_feeds)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
-    _search_groups(config, chosen, site_pages or [], base, pages, groups)
+    names = sorted((n for n in search_keys if n != search.PAGES_INDEX), reverse=True) + \
+        [n for n in search_keys if n == search.PAGES_INDEX]
+    if not groups.reuse("search-page", digest(base, names)):
+        groups.put("search-page", digest(base, names), [pages.search_page(names)])
     history = _event_groups(config, chosen, summaries, now, base, pages, groups, history)
     news = any(now - NEWS_WINDOW <= r.published <= now for r in in_feeds)
     if not groups.reuse("robots", digest(base, news)):
@@ -113,43 +123,34 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     return groups.groups, history
 
 
-def _search_groups(config: Config, chosen: list[Release], site_pages: list[SitePage], base: str,
-                   pages: PageRenderer, groups: _Groups) -> None:
-    """One search index per year of releases and one for the pages, each rebuilt only when one of its items changed;
-    and /suche/, which merges them."""
-    tz, language = config.site.tz, config.site.language
+def _start_search(config: Config, chosen: list[Release], site_pages: list[SitePage], base: str, groups: _Groups,
+                  indexing: search.Indexing) -> dict[str, str]:
+    """Start indexing each year of releases, and the pages, whose items changed; return every index's key.
+
+    An edit re-indexes one year; Pagefind's `mergeIndex` joins the indexes in the browser.
+    """
     by_year: dict[str, list[Release]] = defaultdict(list)
     for release in chosen:
-        by_year[str(release.published.astimezone(tz).year)].append(release)
-    bodies = BodyCache(config.root / CACHE_DIR / "search")
-    todo: dict[str, tuple[str, Callable[[], list[search.Record]]]] = {}
-    keys = []
-    for year, releases in by_year.items():
-        key = digest(base, "search", [r.fingerprint for r in releases])
-        keys.append(key)
-        if not groups.reuse("search:" + year, key):
-            todo[year] = (key, functools.partial(_records, releases, bodies, config))
+        by_year[str(release.published.astimezone(config.site.tz).year)].append(release)
+    texts = search.TextCache(config.root / CACHE_DIR / "search-texts")
+    keys: dict[str, str] = {}
+    for year, releases in sorted(by_year.items()):
+        keys[year] = digest(base, "search", [r.fingerprint for r in releases])
+        if not groups.reuse("search:" + year, keys[year]):
+            indexing.start(year, keys[year], functools.partial(_records, releases, texts, config))
     if site_pages:
-        key = digest(base, "search", [repr(p) for p in site_pages])
-        keys.append(key)
-        if not groups.reuse("search:" + search.PAGES_INDEX, key):
-            todo[search.PAGES_INDEX] = (key, lambda: [search.Record(f"{p.slug}/", p.title, "", render_html(p.body))
+        name = search.PAGES_INDEX
+        keys[name] = digest(base, "search", [repr(p) for p in site_pages])
+        if not groups.reuse("search:" + name, keys[name]):
+            indexing.start(name, keys[name], lambda: [search.Record(f"{p.slug}/", p.title, "", render_html(p.body))
                                                       for p in site_pages])
-    cache = config.root / CACHE_DIR / "search-index"
-    for name, (key, records) in sorted(todo.items()):
-        written = search.cached_index(records, name, key, groups.staging.root, language, cache)
-        groups.put_written("search:" + name, key, {rel: content_digest_of(groups.staging.root / rel) for rel in written})
-    if todo:
-        bodies.prune(chosen)
-        search.prune_cache(cache, keys)
-    names = sorted(by_year, reverse=True) + ([search.PAGES_INDEX] if site_pages else [])
-    key = digest(base, names)
-    if not groups.reuse("search-page", key):
-        groups.put("search-page", key, [pages.search_page(names)])
+    if indexing.started:
+        texts.prune({r.id for r in chosen})
+    return keys
 
 
-def _records(releases: list[Release], bodies: BodyCache, config: Config) -> list[search.Record]:
-    return [_record(r, bodies.html(r), config) for r in releases]
+def _records(releases: list[Release], texts: search.TextCache, config: Config) -> list[search.Record]:
+    return [_record(r, texts.get(r.id, r.body, render_html), config) for r in releases]
 
 
 def _record(release: Release, body_html: str, config: Config) -> search.Record:
@@ -158,7 +159,7 @@ def _record(release: Release, body_html: str, config: Config) -> search.Record:
                          release.tags, str(local.year))
 
 
-def content_digest_of(path: Path) -> str:
+def _file_digest(path: Path) -> str:
     """sha256 of a file's bytes, as the staging writer records it."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

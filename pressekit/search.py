@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ SEARCH_DIR = "pagefind"
 PAGES_INDEX = "seiten"
 # Pagefind's ready-made interfaces: /suche/ has its own accessible one.
 UNUSED = ("pagefind-ui.*", "pagefind-modular-ui.*", "pagefind-component-ui.*", "pagefind-highlight.js")
-TIMEOUT = 600  # seconds; Pagefind indexes thousands of documents per second
+TIMEOUT = 300  # seconds; Pagefind indexes about a thousand documents per second
 
 
 @dataclass(frozen=True)
@@ -60,23 +60,71 @@ def index_path(name: str) -> str:
     return f"{SEARCH_DIR}/{name}/"
 
 
-def cached_index(records: Callable[[], Sequence[Record]], name: str, key: str, staging: Path, language: str,
-                 cache: Path) -> list[str]:
-    """The index of these records from cache/<key>/, else built and kept there; copied into staging.
+class Indexing:
+    """Pagefind runs in the background while the pages render; `finish` links their indexes into staging.
 
-    Pagefind writes its filter and meta files in an arbitrary order, so an index is made once per key:
-    builds of the same site into several folders give the same bytes.
+    Each index is kept in cache/<key>/ and made only once per key: Pagefind writes its filter and
+    meta files in an arbitrary order, so builds of one site into several folders give the same bytes.
     """
-    kept = cache / key[:32]
-    if not (kept / "pagefind.js").is_file():
-        build_index(records(), name, kept.parent / f".{kept.name}.new", language)
-        if kept.exists():
-            shutil.rmtree(kept)
-        (kept.parent / f".{kept.name}.new" / SEARCH_DIR / name).rename(kept)
-        shutil.rmtree(kept.parent / f".{kept.name}.new")
-    target = staging / SEARCH_DIR / name
-    shutil.copytree(kept, target)
-    return sorted(p.relative_to(staging).as_posix() for p in target.rglob("*") if p.is_file())
+
+    def __init__(self, cache: Path, staging: Path, language: str):
+        self.cache, self.staging, self.language = cache, staging, language
+        self.started: list[tuple[str, Path, Path, subprocess.Popen[str] | None, tempfile.TemporaryDirectory[str] | None]] = []
+
+    def __enter__(self) -> Indexing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _, _, _, process, temp in self.started:
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+            if temp is not None:
+                temp.cleanup()
+
+    def start(self, name: str, key: str, records: Callable[[], Sequence[Record]]) -> None:
+        """Start indexing records as pagefind/<name>/, unless the index of key is in the cache."""
+        kept = self.cache / key[:32]
+        if (kept / "pagefind.js").is_file():
+            self.started.append((name, kept, kept, None, None))
+            return
+        self._wait_for_running()  # one Pagefind at a time: the rendering needs the other core
+        fresh = self.cache / f".{kept.name}.new"
+        if fresh.exists():
+            shutil.rmtree(fresh)
+        temp = tempfile.TemporaryDirectory(prefix="pressekit-search-")
+        write_documents(records(), Path(temp.name) / "site", self.language)
+        process = _start_pagefind(Path(temp.name) / "site", fresh, self.language)
+        self.started.append((name, kept, fresh, process, temp))
+
+    def _wait_for_running(self) -> None:
+        for _, _, fresh, process, temp in self.started:
+            if process is not None and temp is not None and process.returncode is None:
+                _check(process, fresh, Path(temp.name) / "pagefind.log")
+
+    def finish(self) -> dict[str, list[str]]:
+        """Wait for every index and link it into staging; return name -> relpaths. Raises PressekitError."""
+        written = {}
+        for name, kept, fresh, process, temp in self.started:
+            if process is not None and temp is not None:
+                _check(process, fresh, Path(temp.name) / "pagefind.log")
+                for pattern in UNUSED:
+                    for path in fresh.glob(pattern):
+                        path.unlink()
+                if kept.exists():
+                    shutil.rmtree(kept)
+                fresh.rename(kept)
+            target = self.staging / SEARCH_DIR / name
+            shutil.copytree(kept, target, copy_function=_link)  # output/ is replaced file by file, never written into
+            written[name] = sorted(p.relative_to(self.staging).as_posix() for p in target.rglob("*") if p.is_file())
+        return written
+
+
+def _link(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
 
 
 def prune_cache(cache: Path, keys: Collection[str]) -> None:
@@ -88,37 +136,80 @@ def prune_cache(cache: Path, keys: Collection[str]) -> None:
                 shutil.rmtree(path, ignore_errors=True)
 
 
-def build_index(records: Sequence[Record], name: str, staging: Path, language: str) -> list[str]:
-    """Index records with Pagefind into staging/pagefind/<name>/; return the relpaths written.
-
-    Raises PressekitError when Pagefind is missing or fails.
-    """
-    target = staging / SEARCH_DIR / name
-    with tempfile.TemporaryDirectory(prefix="pressekit-search-") as temp:
-        docs = Path(temp) / "site"
-        for record in records:
-            path = docs / record.url / "index.html"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(record.document(language), "utf-8")
-        docs.mkdir(exist_ok=True)
-        if not records:  # Pagefind refuses an empty site; an empty index still lets the page load
-            (docs / "leer.html").write_text(f'<html lang="{language}"><body></body></html>', "utf-8")
-        _run_pagefind(docs, Path(temp) / "out", language)
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(Path(temp) / "out", target, ignore=shutil.ignore_patterns(*UNUSED))
-    return sorted(p.relative_to(staging).as_posix() for p in target.rglob("*") if p.is_file())
+def write_documents(records: Sequence[Record], folder: Path, language: str) -> None:
+    """The documents Pagefind reads, at the URL paths of their pages."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        page = folder / record.url
+        page.mkdir(parents=True, exist_ok=True)
+        (page / "index.html").write_text(record.document(language), "utf-8")
+    if not records:  # Pagefind refuses an empty site; an empty index still lets the page load
+        (folder / "leer.html").write_text(f'<html lang="{language}"><body></body></html>', "utf-8")
 
 
-def _run_pagefind(site: Path, out: Path, language: str) -> None:
-    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(out),
+class TextCache:
+    """The body HTML a search record holds, one file per release, so that re-indexing a year renders no Markdown."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, name: str, source: str, make: Callable[[str], str]) -> str:
+        """make(source), from the cache when source is unchanged since it was kept under name."""
+        tag = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+        path = self.folder / name
+        try:
+            kept_tag, text = path.read_text("utf-8").split("\n", 1)
+            if kept_tag == tag:
+                return text
+        except (OSError, ValueError):
+            pass
+        text = make(source)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{name}.{os.getpid()}")
+        temp.write_text(f"{tag}\n{text}", "utf-8")
+        os.replace(temp, path)
+        return text
+
+    def prune(self, keep: Collection[str]) -> None:
+        """Delete the texts of every name but these."""
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.name not in keep:
+                    path.unlink(missing_ok=True)
+
+
+def _executable() -> str:
+    """The Pagefind binary of the pagefind[bin] package, else one on PATH."""
+    try:
+        from pagefind_bin import get_executable  # type: ignore[import-untyped]
+
+        return str(get_executable())
+    except ImportError:
+        return shutil.which("pagefind") or "pagefind"
+
+
+def _start_pagefind(site: Path, out: Path, language: str) -> subprocess.Popen[str]:
+    """Pagefind over site into out; its messages go to a file beside site (a pipe could be held open by a
+    process forked meanwhile, and nobody would read it while the pages render)."""
+    command = [_executable(), "--site", str(site), "--output-path", str(out),
                "--force-language", language.split("-")[0].lower(), "--silent"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PressekitError(f"the search index could not be built: {exc}") from None
-    if done.returncode != 0 or not (out / "pagefind.js").is_file():
-        detail = (done.stderr or done.stdout).strip().splitlines()
+        with open(site.parent / "pagefind.log", "w", encoding="utf-8") as log:
+            return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True)
+    except OSError as exc:
+        raise PressekitError(f"the search index could not be built: {exc}\n"
+                             "  hint: install Pagefind with: pip install 'pagefind[bin]'") from None
+
+
+def _check(process: subprocess.Popen[str], out: Path, log: Path) -> None:
+    """Wait for Pagefind (once) and raise PressekitError unless it wrote an index into out."""
+    try:
+        process.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise PressekitError(f"the search index could not be built: Pagefind took longer than {TIMEOUT} s") from None
+    if process.returncode != 0 or not (out / "pagefind.js").is_file():
+        detail = log.read_text("utf-8", "replace").strip().splitlines()
         raise PressekitError("the search index could not be built (pagefind: "
-                             f"{detail[-1] if detail else f'exit status {done.returncode}'})\n"
-                             "  hint: install it with: pip install 'pagefind[bin]'")
+                             f"{detail[-1] if detail else f'exit status {process.returncode}'})")
