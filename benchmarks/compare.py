@@ -14,7 +14,8 @@ For each tool it measures five scenarios on a corpus written by benchmarks/corpu
 and prints the median wall time of --runs runs, releases per second, the peak RSS of the
 largest process (GNU time's %M) and the peak proportional set size of the whole process
 tree (sampled from /proc), then pressekit's ratio to each other tool. After the edit and
-new builds it checks that the change reached the release page, the index and the feed.
+new builds it checks that the change reached the release page, the index and the feed (and, for
+pressekit, the edit its year's search index: one Pagefind index per year is rebuilt, not all).
 
 It installs what it needs: Pelican and Markdown into <workdir>/pelican-venv from PyPI,
 Hugo from Debian's `hugo` package when the command is missing and we are root;
@@ -329,6 +330,10 @@ class Tool:
     def pages_written(self) -> int:
         return sum(1 for _ in (self.site / self.output).rglob("*.html"))
 
+    def searchable(self, text: str) -> bool | None:
+        """Whether the site's search index holds text; None for a tool without a search index."""
+        return None
+
 
 class Pressekit(Tool):
     """pressekit from a snapshot of the source tree, so that one run measures one version of the code."""
@@ -341,6 +346,13 @@ class Pressekit(Tool):
         super().__init__(workdir, releases)
         self.code = workdir / "pressekit-src"
         self.env["PYTHONPATH"] = os.pathsep.join([str(self.code), self.env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+
+    def searchable(self, text: str) -> bool | None:
+        """The edit must reach the year's Pagefind index (its fragments are gzip'd JSON with the text)."""
+        import gzip
+
+        fragments = (self.site / self.output / "pagefind").glob("*/fragment/*.pf_fragment")
+        return any(text.encode("utf-8") in gzip.decompress(f.read_bytes()) for f in fragments)
 
     def available(self) -> str | None:
         if self.code.exists():
@@ -532,6 +544,9 @@ def run_tool(tool: Tool, runs: int, timeout: float, log: Path, photos: Path | No
         sample = timed("edit", k)
         if sample.ok and marker not in read(tool.page(target.id)):
             sample.ok, sample.note = False, f"the edit is not on {tool.page(target.id)}"
+            print(f"   STALE: {sample.note}", file=sys.stderr)
+        elif sample.ok and tool.searchable(marker) is False:
+            sample.ok, sample.note = False, "the edit is not in the search index"
             print(f"   STALE: {sample.note}", file=sys.stderr)
     for k in range(runs):
         added = new_release(k + 1, photos)

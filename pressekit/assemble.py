@@ -8,20 +8,24 @@ the key it had in the last build is not rendered again.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from . import feeds, photos
+from . import events, feeds, photos, search
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import CONFIG_NAME, Config
 from .model import NEWS_WINDOW, Release, lift_time
 from .errors import display_path
+from .markup import render_html
 from .output import OutputFile, Producer
-from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
+from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
 from .render import BodyCache, ReleaseJob, RenderPool, Staging
+from .sitepages import SitePage, site_links
 from .slugs import slugify
 from .templates import make_environment
 from .theme import theme_dir
@@ -69,28 +73,53 @@ def _source_key(path: Path | None) -> str:
 
 def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
                   previous: Groups, summaries: dict[str, str], staging: Path, report: Counts, jobs: int | None,
-                  progress: Progress | None) -> Groups:
-    """Render every group whose key changed into staging; return all groups (summaries are updated in place)."""
-    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), preview)
+                  progress: Progress | None, site_pages: list[SitePage] | None = None,
+                  history: events.History | None = None) -> tuple[Groups, events.History]:
+    """Render every group whose key changed into staging; return all groups and the events' new history.
+
+    summaries are updated in place.
+    """
+    site_pages = site_pages or []
+    links = site_links(site_pages)
+    base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), preview, links)
     groups = _Groups(previous, staging)
     in_feeds = _feed_releases(config, chosen, now)
-    env = make_environment(config)
+    env = make_environment(config, links)
     templates = TemplateDigests(env)
     pages = PageRenderer(env, config, feeds.feed_links(config))
-    with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", jobs or os.cpu_count() or 1) as pool:
-        _release_groups(config, chosen, made, now, preview, base, templates, groups, summaries, pool, report, progress)
-        listed = [r for r in chosen if r.withdrawn is None]  # a withdrawn release keeps only its tombstone page
-        _list_groups(config, listed, made, base, templates, summaries, pages, groups, pool, report)
-    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in listed).items(), reverse=True)
-    tags = sorted({slugify(t): t for r in reversed(listed) for t in r.tags}.items(), key=lambda x: x[1].casefold())
-    archive_key = digest(base, templates.of("archive.html"), years, tags)
-    if not groups.reuse("archive", archive_key):
-        groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
-    _feed_group(config, in_feeds, made.variants, now, base, groups)
+    _page_groups(site_pages, digest(base, templates.of("page.html")), pages, groups, report)
+    listed = [r for r in chosen if r.withdrawn is None]  # a withdrawn release keeps only its tombstone page
+    with search.Indexing(config.root / CACHE_DIR / "search-index", staging, config.site.language) as indexing:
+        search_keys = _start_search(config, listed, site_pages, base, groups, indexing)  # runs while pages render
+        with RenderPool(config, staging, config.root / CACHE_DIR / "bodies", jobs or os.cpu_count() or 1,
+                        links) as pool:
+            _release_groups(config, chosen, made, now, preview, base, templates, groups, summaries, pool, report,
+                            progress)
+            _list_groups(config, listed, made, base, templates, summaries, pages, groups, pool, report)
+        years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in listed).items(), reverse=True)
+        tags = sorted({slugify(t): t for r in reversed(listed) for t in r.tags}.items(), key=lambda x: x[1].casefold())
+        archive_key = digest(base, templates.of("archive.html"), years, tags)
+        if not groups.reuse("archive", archive_key):
+            groups.put("archive", archive_key, [pages.archive(years, [(name, slug) for slug, name in tags])])
+        _feed_group(config, in_feeds, made.variants, now, base, groups)
+        for name, written in indexing.finish().items():
+            groups.put_written("search:" + name, search_keys[name], {rel: _file_digest(staging / rel) for rel in written})
+        if indexing.started:
+            search.prune_cache(indexing.cache, search_keys.values())
     if not preview:
         BodyCache(config.root / CACHE_DIR / "bodies").prune(chosen)
     groups.put("photos", "", [f for f in made.files])
     groups.put("sources", "", [OutputFile(rel, source=src) for rel, src in sorted(copied_files(config, chosen).items())])
+    names = sorted((n for n in search_keys if n != search.PAGES_INDEX), reverse=True) + \
+        [n for n in search_keys if n == search.PAGES_INDEX]
+    search_key = digest(base, templates.of("suche.html"), names)
+    if not groups.reuse("search-page", search_key):
+        groups.put("search-page", search_key, [pages.search_page(names)])
+    history = _event_groups(config, listed, summaries, now, digest(base, templates.of("termine.html")), pages, groups,
+                            history)
+    news = any(now - NEWS_WINDOW <= r.published <= now for r in in_feeds if r.withdrawn is None)
+    if not groups.reuse("robots", digest(base, news)):
+        groups.put("robots", digest(base, news), [robots_txt(config, news)])
     not_found_key = digest(base, templates.of("404.html"))
     if not groups.reuse("404", not_found_key):
         groups.put("404", not_found_key, [pages.not_found()])
@@ -100,7 +129,84 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
         groups.put("sitemap", sitemap_key, [pages.sitemap(urls)])
     for stale in set(summaries) - {r.id for r in chosen}:
         del summaries[stale]
-    return groups.groups
+    return groups.groups, history
+
+
+def _start_search(config: Config, chosen: list[Release], site_pages: list[SitePage], base: str, groups: _Groups,
+                  indexing: search.Indexing) -> dict[str, str]:
+    """Start indexing each year of releases, and the pages, whose items changed; return every index's key.
+
+    An edit re-indexes one year; Pagefind's `mergeIndex` joins the indexes in the browser.
+    """
+    by_year: dict[str, list[Release]] = defaultdict(list)
+    for release in chosen:
+        by_year[str(release.published.astimezone(config.site.tz).year)].append(release)
+    texts = search.TextCache(config.root / CACHE_DIR / "search-texts")
+    keys: dict[str, str] = {}
+    for year, releases in sorted(by_year.items()):
+        keys[year] = digest(base, "search", [r.fingerprint for r in releases])
+        if not groups.reuse("search:" + year, keys[year]):
+            indexing.start(year, keys[year], functools.partial(_records, releases, texts, config))
+    if site_pages:
+        name = search.PAGES_INDEX
+        keys[name] = digest(base, "search", [repr(p) for p in site_pages])
+        if not groups.reuse("search:" + name, keys[name]):
+            indexing.start(name, keys[name], lambda: [search.Record(f"{p.slug}/", p.title, "", render_html(p.body))
+                                                      for p in site_pages])
+    if indexing.started:
+        texts.prune({r.id for r in chosen})
+    return keys
+
+
+def _records(releases: list[Release], texts: search.TextCache, config: Config) -> list[search.Record]:
+    return [_record(r, texts.get(r.id, r.body, render_html), config) for r in releases]
+
+
+def _record(release: Release, body_html: str, config: Config) -> search.Record:
+    local = release.published.astimezone(config.site.tz)
+    return search.Record(f"{release.id}/", release.title, f"{local:%d.%m.%Y}", body_html, release.subtitle,
+                         release.tags, str(local.year))
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, as the staging writer records it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _event_groups(config: Config, chosen: list[Release], summaries: dict[str, str], now: datetime, base: str,
+                  pages: PageRenderer, groups: _Groups, history: events.History | None) -> events.History:
+    """termine/, termine.ics and each event's termin.ics; return the history with this build's sequences."""
+    current = [events.entry_of(r, r.event, summaries[r.id], config) for r in chosen if r.event]
+    entries, kept = events.apply_history(current, history or {})
+    public = {r.id for r in chosen}
+    shown = [e for e in entries if e.release_id in public]
+    upcoming = [e for e in shown if (e.end or e.start) >= now]
+    past = sorted((e for e in shown if (e.end or e.start) < now), key=lambda e: (e.start, e.uid), reverse=True)
+    key = digest(base, upcoming, past)
+    if not groups.reuse("termine", key):
+        groups.put("termine", key, [pages.termine(upcoming, past)])
+    key = digest(base, entries)
+    if not groups.reuse("calendar", key):
+        name = f"Termine: {config.site.organisation}"
+        groups.put("calendar", key, [events.calendar_file(events.CALENDAR_PATH, entries, config, name)])
+    for entry in shown:
+        key = digest(base, entry)
+        if not groups.reuse("event:" + entry.release_id, key):
+            groups.put("event:" + entry.release_id, key, [events.calendar_file(
+                f"{entry.release_id}/{events.EVENT_FILE}", [entry], config, entry.title)])
+    return kept
+
+
+def _page_groups(site_pages: list[SitePage], base: str, pages: PageRenderer, groups: _Groups,
+                 report: Counts) -> None:
+    """The pages from pages/ whose source changed."""
+    for sitepage in site_pages:
+        key = digest(base, repr(sitepage))
+        if groups.reuse("sitepage:" + sitepage.slug, key):
+            report.reused += 1
+        else:
+            groups.put("sitepage:" + sitepage.slug, key, [pages.site_page(sitepage, render_html(sitepage.body))])
+            report.rendered += 1
 
 
 def _list_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, base: str,
@@ -230,11 +336,13 @@ def _feed_group(config: Config, subset: list[Release], variants: Variants, now: 
 
 
 def copied_files(config: Config, chosen: list[Release]) -> dict[str, Path]:
-    """Files copied as they are: attachments and the theme's assets."""
+    """Files copied as they are: attachments, the theme's assets and the site's share picture."""
     found: dict[str, Path] = {}
     for folder in (theme_dir() / "assets", config.root / "templates" / "assets"):
         if folder.is_dir():
             found.update({f"assets/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")})
+    if config.site.image:
+        found[f"assets/{Path(config.site.image).name}"] = config.root / config.site.image
     for release in chosen:
         found.update({f"{release.id}/{a.file}": a.path for a in release.attachments})
     return found

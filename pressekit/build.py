@@ -2,7 +2,8 @@
 
 Steps:
 1. if no input file changed and no release went live since the last build: nothing to do;
-2. validate pressekit.toml, every release, photo and template as `check` does (`validate.validate_site`);
+2. validate pressekit.toml, every release, photo and template as `check` does (`validate.validate_site`),
+   and every page of pages/ (`sitepages`);
 3. choose what is public at `now` (drafts, future dates and embargoes are left out);
 4. make the photo variants and ZIPs (`photos`);
 5. render each release's page and e-mails (`render`, in worker processes);
@@ -16,6 +17,7 @@ depends on; a group whose key is unchanged since the last build is not rendered 
 from __future__ import annotations
 
 import time
+import tomllib
 import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
@@ -25,15 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
-from .config import CONFIG_NAME, RELEASES_DIR, Config
+from .config import CONFIG_NAME, RELEASES_DIR, Config, load_config
 from .errors import BuildFailed
 from .model import NEWS_WINDOW, Release, public_releases
 from .lock import build_lock
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
+from .sitepages import PAGES_DIR
 from .theme import theme_dir
 
 if TYPE_CHECKING:
     from .photos import PhotoResult
+    from .sitepages import SitePage
 
 # Markdown, Jinja, Pillow and feedgen are imported only when something has to be built:
 # a build that finds nothing changed must not pay for loading them.
@@ -118,7 +122,7 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
         report.pages_reused = sum(1 for rel in previous.manifest() if rel.endswith(".html"))
         clock.lap(report, "check")
         return report
-    config, releases = _load(root, store, now)
+    config, releases, site_pages = _load_all(root, store, now)
     report.releases = len(releases)
     chosen = _choose(releases, now, preview)
     report.published = len(chosen)
@@ -129,11 +133,12 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
     staging = prepare_staging(output, root)
     try:
         from .assemble import Counts, copied_files, producers, render_groups
+        from .events import load_history, save_history
 
         counts, summaries = Counts(), dict(previous.summaries) if previous else {}
         try:
-            groups = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
-                                   summaries, staging, counts, jobs, progress)
+            groups, history = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
+                                            summaries, staging, counts, jobs, progress, site_pages, load_history(root))
         except OSError as exc:
             raise write_error(exc, root, staging, output) from exc
         collisions = find_collisions(producers(config, chosen, groups))
@@ -153,9 +158,29 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
     state.files = _file_stamps(output, state.manifest())
     store.save(state_name, state)
     if not preview:
+        save_history(root, history)
         _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
     clock.lap(report, "write")
     return report
+
+
+def _load_all(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release], list[SitePage]]:
+    """The config, the releases and the pages; raise BuildFailed with the problems of all of them."""
+    from .releases import find_bundles
+    from .sitepages import load_pages
+
+    try:
+        config, releases = _load(root, store, now)
+    except BuildFailed as failed:
+        loaded = load_config(root)[0]
+        if loaded is None:
+            raise
+        ids = {p.parent.name for p in find_bundles(root / RELEASES_DIR)}
+        raise BuildFailed(failed.errors + load_pages(loaded, ids)[1]) from None
+    site_pages, errors = load_pages(config, {r.id for r in releases})
+    if errors:
+        raise BuildFailed(errors)
+    return config, releases, site_pages
 
 
 def _load(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release]]:
@@ -224,8 +249,10 @@ def _choose(releases: list[Release], now: datetime, preview: bool) -> list[Relea
 
 
 def _schedule(releases: list[Release]) -> list[datetime]:
-    """Every time output/ changes: publications, corrections, photo expiries and withdrawals."""
-    return sorted(t for r in releases if not r.draft for t in (r.published, *r.changes()))
+    """Every time output/ changes by itself: publications, corrections, photo expiries, withdrawals, and
+    press dates moving to the past."""
+    return sorted([t for r in releases if not r.draft for t in (r.published, *r.changes())]
+                  + [r.event.until for r in releases if not r.draft and r.event])
 
 
 def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | None,
@@ -243,7 +270,17 @@ def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | Non
 def _input_stamp(root: Path) -> str:
     """A digest of every input's name, size and mtime, and of the code: equal stamps mean equal inputs."""
     return digest(CODE_KEY, file_stamp(root / CONFIG_NAME),
-                  tree_stamp(root / RELEASES_DIR, root / "templates", theme_dir()))
+                  tree_stamp(root / RELEASES_DIR, root / "templates", root / PAGES_DIR, theme_dir()),
+                  _site_image_stamp(root))
+
+
+def _site_image_stamp(root: Path) -> object:
+    """The stamp of the file `[site] image` names (read from the TOML text without validating it)."""
+    try:
+        image = tomllib.loads((root / CONFIG_NAME).read_text("utf-8")).get("site", {}).get("image")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return file_stamp(root / image) if isinstance(image, str) and image else None
 
 
 def _file_stamps(output: Path, manifest: dict[str, str]) -> dict[str, tuple[int, int]] | None:

@@ -27,6 +27,7 @@ class Site:
     description: str = ""
     dateline: str = ""
     per_page: int = 20
+    image: str = ""  # a picture in the site folder shown when a page has none of its own (og:image)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -148,6 +149,11 @@ class Config:
     def release_url(self, release_id: str) -> str:
         """The permanent absolute URL of a release page."""
         return f"{self.site.base_url}{release_id}/"
+
+    @property
+    def site_image_url(self) -> str:
+        """The absolute URL of `[site] image` (copied to output/assets/), or "" without one."""
+        return f"{self.site.base_url}assets/{Path(self.site.image).name}" if self.site.image else ""
 
     @property
     def burnt_variants(self) -> frozenset[str]:
@@ -302,6 +308,7 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
     site = r.table(data.get("site", {}), ("site",), {
         "title": (str, ""), "organisation": (str, ""), "base_url": (str, ""), "language": (str, "de"),
         "timezone": (str, "Europe/Berlin"), "description": (str, ""), "dateline": (str, ""), "per_page": (int, 20),
+        "image": (str, ""),
     }, required=("title", "organisation", "base_url"))
     if "site" not in data:
         r.error(("site",), "the [site] table is missing", "it needs title, organisation and base_url")
@@ -315,6 +322,9 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         r.error(("site", "timezone"), f"[site] timezone {site['timezone']!r} is not a known time zone",
                 "use an IANA name such as 'Europe/Berlin'")
         site["timezone"] = "UTC"
+    if site["image"] and not _site_file(root, site["image"]):
+        r.error(("site", "image"), f"[site] image {site['image']!r} is not a JPEG or PNG file in the site folder",
+                "give a path relative to pressekit.toml, e.g. \"teilen.png\" (at least 1200 × 630 pixels)")
     if site["per_page"] < 1:
         r.error(("site", "per_page"), "[site] per_page must be at least 1")
         site["per_page"] = 20
@@ -397,6 +407,16 @@ def _read_dkim(r: _Reader, data: dict[str, Any]) -> Dkim:
     if d["selector"] and not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", d["selector"]):
         r.error(("dkim", "selector"), f"[dkim] selector {d['selector']!r} is not a DNS label such as 'presse2026'")
     return Dkim(**d, line=r.lines.line("dkim"))
+
+
+def _site_file(root: Path, name: str) -> bool:
+    """True when name is a JPEG or PNG file inside the site folder."""
+    path = root / name
+    try:
+        inside = path.resolve(strict=True).is_relative_to(root.resolve())
+    except OSError:
+        return False
+    return inside and path.is_file() and path.suffix.lower() in (".jpg", ".jpeg", ".png")
 
 
 def _named_tables(r: _Reader, data: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:

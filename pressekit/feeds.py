@@ -139,8 +139,8 @@ def render_feeds(releases: Sequence[Release], config: Config, variants: Variants
             OutputFile(JSON_PATH, _json_feed(newest, config)),
         ]
     files.extend(f for f in _tag_feeds(items, config, parts) if parts is None or feed_part(f.relpath) in parts)
-    if parts is None or "news" in parts:
-        files.append(OutputFile(NEWS_SITEMAP_PATH, _news_sitemap(items, config, now)))
+    if (parts is None or "news" in parts) and (news := _news_sitemap(items, config, now)):
+        files.append(OutputFile(NEWS_SITEMAP_PATH, news))
     return files
 
 
@@ -423,6 +423,9 @@ def _json_feed(items: Sequence[_Item], config: Config) -> bytes:
     if site.description:
         feed["description"] = site.description
     feed["language"] = site.language
+    if config.site_image_url:
+        feed["icon"] = config.site_image_url
+    feed["favicon"] = site.base_url + "assets/favicon.svg"
     feed["authors"] = [{"name": site.organisation, "url": site.base_url}]
     if config.feeds.websub_hub:
         feed["hubs"] = [{"type": "WebSub", "url": config.feeds.websub_hub}]
@@ -474,10 +477,15 @@ def _json_photo(photo: _FeedPhoto) -> dict[str, Any]:
 # --- Google News sitemap ------------------------------------------------------------------------
 
 
-def _news_sitemap(items: Sequence[_Item], config: Config, now: datetime) -> bytes:
-    """news-sitemap.xml: the releases published in the two days up to `now`, newest first."""
+def _news_sitemap(items: Sequence[_Item], config: Config, now: datetime) -> bytes | None:
+    """news-sitemap.xml: the releases published in the two days up to `now`, newest first.
+
+    None when there are none: the schema requires at least one <url>, so the file is left out.
+    """
     recent = [i for i in items if now - NEWS_WINDOW <= i.published <= now
               and i.release.withdrawn is None][:NEWS_LIMIT]
+    if not recent:
+        return None
     urlset = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
     language = config.site.language.split("-")[0].lower()  # Google wants the ISO 639 code: "de"
     for item in recent:

@@ -20,6 +20,7 @@ from .frontmatter import Node, decode_source, split_document
 from .markup import removed_html, render_html, strip_tags, summary_of
 from .model import Release, lift_time
 from .releases import RESERVED_IDS, find_bundles
+from .sitepages import find_pages, load_pages, missing_legal_pages, placeholders
 from .validate import validate_site
 
 MAX_TITLE = 120
@@ -27,7 +28,8 @@ MAX_SUMMARY = 300
 # An embargo that lifted long ago is archive, not a mistake: only recent ones are worth a word.
 RECENT_EMBARGO = timedelta(days=14)
 # Paths under base_url that are pages of the site, not releases.
-SITE_PATHS = RESERVED_IDS | {"sitemap.xml", "news-sitemap.xml", "404.html", "index.html"}
+SITE_PATHS = RESERVED_IDS | {"sitemap.xml", "news-sitemap.xml", "404.html", "index.html", "archiv", "robots.txt",
+                             "termine.ics"}
 
 _HREF = re.compile(r"""<a\s[^>]*?href="([^"]*)\"""")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -43,14 +45,21 @@ def check_site(root: Path, now: datetime) -> tuple[int, list[SourceError]]:
     if found.config is None:
         return 0, list(found.problems)
     releases = list(found.releases)
-    problems = [*found.problems, *lint_releases(found.config, releases, now)]
+    problems = [*found.problems, *lint_releases(found.config, releases, now), *page_problems(found.config)]
     return len(find_bundles(root / RELEASES_DIR)), sorted(problems, key=lambda e: (e.path, e.line, e.warning))
+
+
+def page_problems(config: Config) -> list[SourceError]:
+    """Errors of every page in pages/ (placeholders left in are errors), and a warning per missing legal page."""
+    ids = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)}
+    pages, errors = load_pages(config, ids)
+    return errors + [e for page in pages for e in placeholders(page, config)] + missing_legal_pages(pages)
 
 
 def lint_releases(config: Config, releases: list[Release], now: datetime) -> list[SourceError]:
     """Editorial warnings for every valid release."""
     # Invalid releases still exist as folders: a link to one is reported by its own errors, not here.
-    folders = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)}
+    folders = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)} | {p.stem for p in find_pages(config.root)}
     by_id = {r.id: r for r in releases}
     warnings: list[SourceError] = []
     for release in releases:

@@ -126,6 +126,24 @@ class Withdrawal:
 
 
 @dataclass(frozen=True)
+class Event:
+    """A press date a release announces (`event:` in the front matter, validated)."""
+
+    start: datetime            # aware
+    location: str              # e.g. "Kreishaus Auenfeld, Sitzungssaal"
+    line: int                  # line of `event:` in index.md
+    end: datetime | None = None
+    address: str = ""
+    accreditation: str = ""    # how journalists register, e.g. "bis 8. April an presse@…"
+    cancelled: bool = False
+
+    @property
+    def until(self) -> datetime:
+        """When the date is over: its end, else its start."""
+        return self.end or self.start
+
+
+@dataclass(frozen=True)
 class Release:
     """One validated release bundle `releases/<id>/index.md`."""
 
@@ -149,6 +167,7 @@ class Release:
     attachments: tuple[Attachment, ...] = ()
     corrections: tuple[Correction, ...] = ()  # oldest first
     withdrawn: Withdrawal | None = None
+    event: Event | None = None
 
     @property
     def folder(self) -> Path:

@@ -12,9 +12,11 @@ from jinja2 import Environment
 
 from .config import Config
 from .errors import display_path
+from .events import Entry, event_json_ld
 from .markup import summary_of
 from .model import Attachment, Contact, Photo, PhotoRights, Release, Rights, Variant
 from .output import OutputFile
+from .sitepages import SitePage
 from .slugs import slugify
 from .templates import reporting_template_errors
 from .views import ReleaseView, View
@@ -140,7 +142,7 @@ def json_ld(release: Release, config: Config, summary: str, views: list[PhotoVie
             **({"license": usage.url, "acquireLicensePage": usage.url} if usage.url else {}),
             **({"width": view.width, "height": view.height} if view.width else {}),
         })
-    data = {
+    data: dict[str, object] = {
         "@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title,
         "description": summary, "url": url, "mainEntityOfPage": url,
         "datePublished": release.published.astimezone(config.site.tz).isoformat(),
@@ -150,11 +152,36 @@ def json_ld(release: Release, config: Config, summary: str, views: list[PhotoVie
                            for c in release.corrections]} if release.corrections else {}),
         "inLanguage": config.site.language, "keywords": list(release.tags),
         "publisher": {"@type": "GovernmentOrganization", "name": config.site.organisation, "url": config.site.base_url},
-        "author": {"@type": "Organization", "name": contact.label if contact and contact.label else config.site.organisation},
-        "image": images,
+        "author": _author(config, contact),
     }
+    if pictures := images or _site_image(config):
+        data["image"] = pictures  # an empty list would tell a sharer there is no picture
     text = json.dumps(data, ensure_ascii=False, indent=2)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _author(config: Config, contact: Contact | None) -> dict[str, object]:
+    """The release's contact as a Person working for the press office, else the office itself, with its URL."""
+    office: dict[str, object] = {"@type": "GovernmentOrganization",
+              "name": f"{contact.label}, {config.site.organisation}" if contact and contact.label else config.site.organisation,
+              "url": config.site.base_url}
+    if contact and contact.name:
+        return {"@type": "Person", "name": contact.name, "worksFor": office}
+    return office
+
+
+def _site_image(config: Config) -> list[dict[str, object]]:
+    """`[site] image` as the picture of a release without photos."""
+    url = config.site_image_url
+    return [{"@type": "ImageObject", "contentUrl": url, "url": url}] if url else []
+
+
+def robots_txt(config: Config, news: bool) -> OutputFile:
+    """robots.txt: everything may be crawled; names the sitemaps (the news sitemap only while it exists)."""
+    lines = ["User-agent: *", "Allow: /", "", f"Sitemap: {config.site.base_url}sitemap.xml"]
+    if news:
+        lines.append(f"Sitemap: {config.site.base_url}news-sitemap.xml")
+    return OutputFile("robots.txt", data=("\n".join(lines) + "\n").encode("utf-8"))
 
 
 class PageRenderer:
@@ -197,6 +224,7 @@ class PageRenderer:
         return self.render_for(display_path(release.source, self.config.root), "release.html", relpath, dict(
             page=info, release=release, body=body_html, summary=summary, photos=views, attachments=attachments,
             contact=contact, zip_size=view.zip_size, json_ld=json_ld(release, self.config, summary, views),
+            event_ld=event_json_ld(release, release.event, self.config) if release.event else "",
             tag_url=lambda tag: f"themen/{slugify(tag)}/"))
 
     def tombstone(self, release: Release, banner: str = "") -> OutputFile:
@@ -205,6 +233,24 @@ class PageRenderer:
         relpath = f"{release.id}/index.html"
         info = self.page(relpath, f"Zurückgezogen: {release.title}", release.withdrawn.reason, banner=banner)
         return self.render("withdrawn.html", relpath, page=info, release=release, withdrawal=release.withdrawn)
+
+    def site_page(self, sitepage: SitePage, body_html: str) -> OutputFile:
+        """output/<slug>/index.html of a page from pages/."""
+        relpath = f"{sitepage.slug}/index.html"
+        info = self.page(relpath, sitepage.title, sitepage.description or summary_of("", body_html))
+        return self.render("page.html", relpath, page=info, sitepage=sitepage, body=body_html)
+
+    def search_page(self, indexes: Sequence[str]) -> OutputFile:
+        """suche/index.html: the search form over the Pagefind indexes (newest year first)."""
+        relpath = "suche/index.html"
+        info = self.page(relpath, "Suche", f"Pressemitteilungen durchsuchen: {self.config.site.organisation}")
+        return self.render("suche.html", relpath, page=info, indexes=indexes)
+
+    def termine(self, upcoming: Sequence[Entry], past: Sequence[Entry]) -> OutputFile:
+        """termine/index.html: the press dates to come, soonest first, then the past ones, latest first."""
+        relpath = "termine/index.html"
+        info = self.page(relpath, "Termine", f"Pressetermine: {self.config.site.organisation}")
+        return self.render("termine.html", relpath, page=info, upcoming=upcoming, past=past)
 
     def list_pages(self, teasers: Sequence[Teaser], base: str, title: str, template: str = "index.html",
                    **extra: object) -> Iterator[ListPage]:

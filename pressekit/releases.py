@@ -19,6 +19,7 @@ from typing import Any
 from .cache import file_stamp
 from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, SourceError, display_path
+from .events import read_event
 from .frontmatter import Node, decode_source, split_document
 from .lifecycle import LIFECYCLE_PHOTO_FIELDS, check_corrections, check_photo_lifecycle, check_withdrawal
 from .markup import body_problems
@@ -33,12 +34,13 @@ RESERVED_PATHS = {
     "assets": "the stylesheets", "suche": "the search page", "termine": "the dates page",
     "feed.xml": "the RSS feed", "atom.xml": "the Atom feed", "feed.json": "the JSON feed",
     "sitemap.xml": "the sitemap", "news-sitemap.xml": "the news sitemap", "404.html": "the error page",
-    "index.html": "the newsroom page",
+    "index.html": "the newsroom page", "pagefind": "the search index", "robots.txt": "robots.txt",
+    "termine.ics": "the calendar of press dates",
 }
 RESERVED_IDS = frozenset(RESERVED_PATHS)
 
 FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "dateline", "tags", "contact",
-          "draft", "send", "photos", "attachments", "corrections", "withdrawn")
+          "draft", "send", "photos", "attachments", "corrections", "withdrawn", "event")
 PHOTO_FIELDS = ("file", "caption", "credit", "alt", "rights") + LIFECYCLE_PHOTO_FIELDS
 ATTACHMENT_FIELDS = ("file", "title")
 
@@ -225,6 +227,7 @@ class _Validator:
         attachments = self.attachments(fields.get("attachments"))
         corrections = check_corrections(self, fields.get("corrections"), day[0] if day else None)
         withdrawn = check_withdrawal(self, fields.get("withdrawn"), day[0] if day else None)
+        event = read_event(fields.get("event"), self.error)
         self.check_body(body, body_line)
         text = {k: self.text(fields, k, one_line=k != "summary") for k in ("subtitle", "summary", "dateline")}
         if self.errors or day is None:
@@ -233,7 +236,8 @@ class _Validator:
             id=self.folder.name, source=self.folder / "index.md", title=title, date=day[0],
             date_has_time=day[1], body=body, body_line=body_line, embargo=embargo and embargo[0],
             updated=updated and updated[0], tags=tags, contact=contact, draft=draft, send=send, photos=photos,
-            attachments=attachments, corrections=corrections, withdrawn=withdrawn, **text,
+            attachments=attachments, corrections=corrections, withdrawn=withdrawn,
+            event=event, **text,
         )
 
     # --- fields ---------------------------------------------------------

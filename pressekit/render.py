@@ -25,6 +25,7 @@ from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, EXTENSIONS, URL_SCHEMES, r
 from .model import Release
 from .output import OutputFile
 from .pages import ListPage, PageRenderer
+from .sitepages import SiteLinks
 from .templates import make_environment
 from .views import MailView, ReleaseView
 
@@ -109,9 +110,9 @@ class BodyCache:
 class Renderer:
     """Renders releases and list pages of one site into a staging folder (one per process)."""
 
-    def __init__(self, config: Config, staging: Path, bodies: Path):
+    def __init__(self, config: Config, staging: Path, bodies: Path, links: SiteLinks = SiteLinks()):
         self.config, self.staging, self.bodies = config, Staging(staging), BodyCache(bodies)
-        self.env = make_environment(config)
+        self.env = make_environment(config, links)
         self.mail_env = mail.mail_environment(config)
         self.pages = PageRenderer(self.env, config, feed_links(config))
 
@@ -145,9 +146,9 @@ class Renderer:
 _worker: Renderer | None = None
 
 
-def _init_worker(config: Config, staging: Path, bodies: Path) -> None:
+def _init_worker(config: Config, staging: Path, bodies: Path, links: SiteLinks) -> None:
     global _worker
-    _worker = Renderer(config, staging, bodies)
+    _worker = Renderer(config, staging, bodies, links)
 
 
 def _release_in_worker(job: ReleaseJob) -> Rendered:
@@ -163,8 +164,8 @@ def _list_page_in_worker(spec: ListPage) -> tuple[str, str]:
 class RenderPool:
     """Renders in worker processes when there is enough work, in this process otherwise."""
 
-    def __init__(self, config: Config, staging: Path, bodies: Path, workers: int):
-        self.args = (config, staging, bodies)
+    def __init__(self, config: Config, staging: Path, bodies: Path, workers: int, links: SiteLinks = SiteLinks()):
+        self.args = (config, staging, bodies, links)
         self.workers = workers
         self.local: Renderer | None = None
         self.pool: ProcessPoolExecutor | None = None

@@ -29,6 +29,7 @@ import watchfiles
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from .config import CONFIG_NAME, RELEASES_DIR, load_config
+from .sitepages import PAGES_DIR
 from .errors import BuildFailed, PressekitError, display_path
 
 EVENTS_PATH = "/__pressekit__/events"

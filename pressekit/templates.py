@@ -14,7 +14,9 @@ from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from .config import Config
 from .errors import BuildFailed, PressekitError, SourceError
+from .events import termin_line
 from .model import lift_time
+from .sitepages import SiteLinks
 from .theme import theme_dir
 
 TEMPLATE_SUFFIXES = (".html", ".txt", ".xml")
@@ -27,8 +29,11 @@ def autoescape(name: str | None) -> bool:
     return not (name or "").endswith(".txt")
 
 
-def make_environment(config: Config) -> Environment:
-    """Return the Jinja environment for a site: its templates/ first, then the default theme."""
+def make_environment(config: Config, links: SiteLinks = SiteLinks()) -> Environment:
+    """Return the Jinja environment for a site: its templates/ first, then the default theme.
+
+    `links` are the pages every page links to (navigation and footer).
+    """
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(config.root / "templates"), FileSystemLoader(theme_dir())]),
         autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=True,
@@ -47,11 +52,14 @@ def make_environment(config: Config) -> Environment:
     env.filters["datum_zeit_lang"] = lambda v: format_datetime(local(v), "d. MMMM y, HH:mm 'Uhr'", locale="de_DE")
     env.filters["iso"] = lambda v: local(v).isoformat()
     env.filters["zahlwort"] = number_word
+    env.filters["termin"] = lambda event: termin_line(event, tz)
     env.filters["filesize"] = filesize
     env.globals["site"] = config.site
     env.globals["texts"] = config.texts
     env.globals["boilerplate"] = config.boilerplate
     env.globals["subscriptions"] = config.subscriptions
+    env.globals["links"] = links
+    env.globals["site_image"] = config.site_image_url
     return env
 
 

@@ -67,6 +67,19 @@ def write_site(root: Path, releases: dict[str, str] | None = None, config: str =
     return root
 
 
+LEGAL_PAGES = {"impressum": "Impressum", "datenschutz": "Datenschutzerklärung",
+               "barrierefreiheit": "Erklärung zur Barrierefreiheit"}
+
+
+def write_legal_pages(root: Path) -> Path:
+    """Write the three pages every public body's site needs (pages/impressum.md ...), filled in."""
+    (root / "pages").mkdir(parents=True, exist_ok=True)
+    for slug, title in LEGAL_PAGES.items():
+        (root / "pages" / f"{slug}.md").write_text(f"---\ntitle: {title}\nfooter: true\n---\n{title} des Landkreises.\n",
+                                                   encoding="utf-8")
+    return root
+
+
 def write_release(root: Path, release_id: str, text: str) -> Path:
     """Write releases/<id>/index.md (text is dedented) and return the folder."""
     folder = root / "releases" / release_id

@@ -22,7 +22,13 @@ from pressekit.releases import FIELDS, load_release, load_site
 from pressekit.config import load_config
 from pressekit.scaffold import new_release
 from pressekit.serve import PreviewServer, error_page, inject_script, is_loopback, live_script
-from sitekit import CONFIG, SIMPLE, write_photo, write_release, write_site
+import sitekit
+from sitekit import CONFIG, SIMPLE, write_legal_pages, write_photo, write_release
+
+
+def write_site(root: Path, releases: dict[str, str] | None = None, config: str = CONFIG) -> Path:
+    """A test site with its legal pages, so that `check` reports only what a test is about."""
+    return write_legal_pages(sitekit.write_site(root, releases, config))
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = "2026-11-25T12:00:00+01:00"
@@ -81,6 +87,7 @@ def test_new_release_validates_with_every_optional_field_filled_in(tmp_path: Pat
     assert release.tags == ("Verwaltung", "Verkehr")
     assert [(p.file, p.credit, p.rights.key) for p in release.photos] == [("foto.jpg", "Vorname Name/ Organisation", "press")]
     assert [(a.file, a.title) for a in release.attachments] == [("dokument.pdf", "Titel des Dokuments")]
+    assert release.event is not None and release.event.location == "Kreishaus, Sitzungssaal"
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path) -> None:

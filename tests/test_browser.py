@@ -89,9 +89,10 @@ class _StaticHandler(SimpleHTTPRequestHandler):
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The example site built at NOW and served on a free local port; yields its base URL."""
     root = tmp_path_factory.mktemp("example")  # a copy: the build's caches stay out of the repository
-    for name in ("releases", "templates"):
+    for name in ("releases", "templates", "pages"):
         shutil.copytree(REPO / name, root / name)
-    shutil.copy2(REPO / "pressekit.toml", root / "pressekit.toml")
+    for name in ("pressekit.toml", "teilen.png"):
+        shutil.copy2(REPO / name, root / name)
     output = root / "output"
     build_site(root, output, NOW)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_StaticHandler, directory=str(output)))

@@ -1,0 +1,215 @@
+"""Full-text search: Pagefind indexes under output/pagefind/<name>/, merged in the browser on /suche/.
+
+Releases are indexed one year per index and the pages from pages/ in one more, so an edit
+re-indexes only its year (Pagefind's `mergeIndex` joins them when searching). Pagefind (the
+`pagefind[bin]` package) indexes small documents that this module writes: a release's title,
+subtitle, date, body text, topic and year filters, nothing of the page's frame. It runs offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PressekitError
+
+SEARCH_DIR = "pagefind"
+PAGES_INDEX = "seiten"
+# Pagefind's ready-made interfaces: /suche/ has its own accessible one.
+UNUSED = ("pagefind-ui.*", "pagefind-modular-ui.*", "pagefind-component-ui.*", "pagefind-highlight.js")
+TIMEOUT = 300  # seconds; Pagefind indexes about a thousand documents per second
+
+
+@dataclass(frozen=True)
+class Record:
+    """One searchable document: a release or a page."""
+
+    url: str            # relative to the site root, e.g. "2025-07-02-x/"
+    title: str
+    date: str           # as shown in a result, e.g. "02.07.2025"; "" for pages
+    text_html: str      # the body as HTML (already sanitised by markup)
+    subtitle: str = ""
+    topics: tuple[str, ...] = ()
+    year: str = ""
+
+    def document(self, language: str) -> str:
+        """The HTML Pagefind reads: only what should be found, with its filters and meta data."""
+        esc = html.escape
+        filters = "".join(f'<span data-pagefind-filter="Thema:{esc(t)}"></span>' for t in self.topics)
+        if self.year:
+            filters += f'<span data-pagefind-filter="Jahr:{esc(self.year)}"></span>'
+        meta = f'<span data-pagefind-meta="datum:{esc(self.date)}"></span>' if self.date else ""
+        subtitle = f"<p>{esc(self.subtitle)}</p>" if self.subtitle else ""
+        return (f'<!DOCTYPE html><html lang="{esc(language)}"><head><title>{esc(self.title)}</title></head>'
+                f'<body data-pagefind-body><h1 data-pagefind-meta="title">{esc(self.title)}</h1>{subtitle}'
+                f"{filters}{meta}{self.text_html}</body></html>")
+
+    def digest(self) -> str:
+        return hashlib.sha256(repr(self).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def index_path(name: str) -> str:
+    """The folder of one index under output/."""
+    return f"{SEARCH_DIR}/{name}/"
+
+
+class Indexing:
+    """Pagefind runs in the background while the pages render; `finish` links their indexes into staging.
+
+    Each index is kept in cache/<key>/ and made only once per key: Pagefind writes its filter and
+    meta files in an arbitrary order, so builds of one site into several folders give the same bytes.
+    """
+
+    def __init__(self, cache: Path, staging: Path, language: str):
+        self.cache, self.staging, self.language = cache, staging, language
+        self.started: list[tuple[str, Path, Path, subprocess.Popen[str] | None, tempfile.TemporaryDirectory[str] | None]] = []
+
+    def __enter__(self) -> Indexing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _, _, _, process, temp in self.started:
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+            if temp is not None:
+                temp.cleanup()
+
+    def start(self, name: str, key: str, records: Callable[[], Sequence[Record]]) -> None:
+        """Start indexing records as pagefind/<name>/, unless the index of key is in the cache."""
+        kept = self.cache / key[:32]
+        if (kept / "pagefind.js").is_file():
+            self.started.append((name, kept, kept, None, None))
+            return
+        self._wait_for_running()  # one Pagefind at a time: the rendering needs the other core
+        fresh = self.cache / f".{kept.name}.new"
+        if fresh.exists():
+            shutil.rmtree(fresh)
+        temp = tempfile.TemporaryDirectory(prefix="pressekit-search-")
+        write_documents(records(), Path(temp.name) / "site", self.language)
+        process = _start_pagefind(Path(temp.name) / "site", fresh, self.language)
+        self.started.append((name, kept, fresh, process, temp))
+
+    def _wait_for_running(self) -> None:
+        for _, _, fresh, process, temp in self.started:
+            if process is not None and temp is not None and process.returncode is None:
+                _check(process, fresh, Path(temp.name) / "pagefind.log")
+
+    def finish(self) -> dict[str, list[str]]:
+        """Wait for every index and link it into staging; return name -> relpaths. Raises PressekitError."""
+        written = {}
+        for name, kept, fresh, process, temp in self.started:
+            if process is not None and temp is not None:
+                _check(process, fresh, Path(temp.name) / "pagefind.log")
+                for pattern in UNUSED:
+                    for path in fresh.glob(pattern):
+                        path.unlink()
+                if kept.exists():
+                    shutil.rmtree(kept)
+                fresh.rename(kept)
+            target = self.staging / SEARCH_DIR / name
+            shutil.copytree(kept, target, copy_function=_link)  # output/ is replaced file by file, never written into
+            written[name] = sorted(p.relative_to(self.staging).as_posix() for p in target.rglob("*") if p.is_file())
+        return written
+
+
+def _link(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+
+
+def prune_cache(cache: Path, keys: Collection[str]) -> None:
+    """Delete the cached indexes of keys no longer in use."""
+    wanted = {key[:32] for key in keys}
+    if cache.is_dir():
+        for path in cache.iterdir():
+            if path.name not in wanted:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def write_documents(records: Sequence[Record], folder: Path, language: str) -> None:
+    """The documents Pagefind reads, at the URL paths of their pages."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        page = folder / record.url
+        page.mkdir(parents=True, exist_ok=True)
+        (page / "index.html").write_text(record.document(language), "utf-8")
+    if not records:  # Pagefind refuses an empty site; an empty index still lets the page load
+        (folder / "leer.html").write_text(f'<html lang="{language}"><body></body></html>', "utf-8")
+
+
+class TextCache:
+    """The body HTML a search record holds, one file per release, so that re-indexing a year renders no Markdown."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, name: str, source: str, make: Callable[[str], str]) -> str:
+        """make(source), from the cache when source is unchanged since it was kept under name."""
+        tag = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+        path = self.folder / name
+        try:
+            kept_tag, text = path.read_text("utf-8").split("\n", 1)
+            if kept_tag == tag:
+                return text
+        except (OSError, ValueError):
+            pass
+        text = make(source)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{name}.{os.getpid()}")
+        temp.write_text(f"{tag}\n{text}", "utf-8")
+        os.replace(temp, path)
+        return text
+
+    def prune(self, keep: Collection[str]) -> None:
+        """Delete the texts of every name but these."""
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.name not in keep:
+                    path.unlink(missing_ok=True)
+
+
+def _executable() -> str:
+    """The Pagefind binary of the pagefind[bin] package, else one on PATH."""
+    try:
+        from pagefind_bin import get_executable  # type: ignore[import-untyped]
+
+        return str(get_executable())
+    except ImportError:
+        return shutil.which("pagefind") or "pagefind"
+
+
+def _start_pagefind(site: Path, out: Path, language: str) -> subprocess.Popen[str]:
+    """Pagefind over site into out; its messages go to a file beside site (a pipe could be held open by a
+    process forked meanwhile, and nobody would read it while the pages render)."""
+    command = [_executable(), "--site", str(site), "--output-path", str(out),
+               "--force-language", language.split("-")[0].lower(), "--silent"]
+    try:
+        with open(site.parent / "pagefind.log", "w", encoding="utf-8") as log:
+            return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True)
+    except OSError as exc:
+        raise PressekitError(f"the search index could not be built: {exc}\n"
+                             "  hint: install Pagefind with: pip install 'pagefind[bin]'") from None
+
+
+def _check(process: subprocess.Popen[str], out: Path, log: Path) -> None:
+    """Wait for Pagefind (once) and raise PressekitError unless it wrote an index into out."""
+    try:
+        process.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise PressekitError(f"the search index could not be built: Pagefind took longer than {TIMEOUT} s") from None
+    if process.returncode != 0 or not (out / "pagefind.js").is_file():
+        detail = log.read_text("utf-8", "replace").strip().splitlines()
+        raise PressekitError("the search index could not be built (pagefind: "
+                             f"{detail[-1] if detail else f'exit status {process.returncode}'})")
