@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pressekit.cli import main
-from sitekit import write_photo, write_release, write_site
+from sitekit import stable, write_photo, write_release, write_site
 
 NOW = "2025-06-01T12:00:00+02:00"
 RELEASE = """\
@@ -73,7 +73,9 @@ def check(site: Path) -> tuple[int, str]:
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The output's files, without the search index files no two Pagefind runs write alike."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and stable(p.relative_to(folder).as_posix())}
 
 
 # --- a damaged cache ---------------------------------------------------------------------------------

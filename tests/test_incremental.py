@@ -24,7 +24,7 @@ from pressekit.model import Attachment, Contact, Correction, Photo, Release, Rig
 from pressekit.pages import ListPage, Teaser
 from pressekit.templates import theme_dir
 from pressekit.views import FeedEntry, MailView, ReleaseView
-from sitekit import write_photo, write_release, write_site
+from sitekit import stable, write_photo, write_release, write_site
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
 PHOTO = "photos:\n  - file: bild.jpg\n    caption: Ein Bild.\n    credit: {credit}\n    alt: Eine Wiese\n"
@@ -40,10 +40,6 @@ def tree(folder: Path) -> dict[str, str]:
     Pagefind writes its filter and meta indexes in an arbitrary order (Pagefind issue #638)."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and stable(p.relative_to(folder).as_posix())}
-
-
-def stable(relpath: str) -> bool:
-    return not relpath.startswith("pagefind/") or "/fragment/" in relpath or relpath.endswith(".js")
 
 
 def dump(expr: str, cls: type, depth: int = 0) -> str:

@@ -101,7 +101,7 @@ def message(site: ServiceSite, title: str, text: str, status: int = 200, **conte
     """A page with a heading, a paragraph and, with `action`, one button."""
     context.setdefault("action", "")
     context.setdefault("button", "")
-    context.setdefault("links", ())
+    context.setdefault("next_links", ())
     context.setdefault("alert", status >= 400)
     return render(site, "abo/nachricht.html", title, status, heading=title, text=text, **context)
 
@@ -157,7 +157,7 @@ def _routes(site: ServiceSite, now: Clock) -> Blueprint:
             return message(site, *INVALID_LINK, status=404)
         when = now()
         if claim.expired(when):
-            return message(site, *EXPIRED_LINK, status=410, links=((f"{site.url}abonnieren", "Zum Anmeldeformular"),))
+            return message(site, *EXPIRED_LINK, status=410, next_links=((f"{site.url}abonnieren", "Zum Anmeldeformular"),))
         with _store(site) as store:
             subscriber = store.get(claim.subscriber)
             if request.method == "GET":
@@ -267,7 +267,7 @@ def _confirmed_page(site: ServiceSite, subscriber: Subscriber, already: bool) ->
     settings = site.manage_url("einstellungen", subscriber.id, subscriber.token_version)
     text = ("Ihr Abonnement ist bereits bestätigt." if already else
             "Vielen Dank! Ihr Abonnement ist bestätigt. Sie erhalten die nächste passende Pressemitteilung per E-Mail.")
-    return message(site, "Abonnement bestätigt", text, links=((settings, "Themen auswählen oder abmelden"),))
+    return message(site, "Abonnement bestätigt", text, next_links=((settings, "Themen auswählen oder abmelden"),))
 
 
 def _settings_page(site: ServiceSite, subscriber: Subscriber, token: str, *, saved: bool = False,
@@ -281,7 +281,7 @@ def _settings_page(site: ServiceSite, subscriber: Subscriber, token: str, *, sav
 
 def _left_page(site: ServiceSite) -> Response:
     return message(site, "Abgemeldet", "Sie sind abgemeldet und erhalten keine Pressemitteilungen mehr per E-Mail.",
-                   links=((f"{site.url}abonnieren", "Erneut abonnieren"),))
+                   next_links=((f"{site.url}abonnieren", "Erneut abonnieren"),))
 
 
 def _error_pages(app: Flask, site: ServiceSite) -> None:
