@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import file_digest, read_sealed, write_sealed
 from .errors import PressekitError
 
 SEARCH_DIR = "pagefind"
@@ -83,9 +84,9 @@ class Indexing:
                 temp.cleanup()
 
     def start(self, name: str, key: str, records: Callable[[], Sequence[Record]]) -> None:
-        """Start indexing records as pagefind/<name>/, unless the index of key is in the cache."""
+        """Start indexing records as pagefind/<name>/, unless the intact index of key is in the cache."""
         kept = self.cache / key[:32]
-        if (kept / "pagefind.js").is_file():
+        if _intact(kept):
             self.started.append((name, kept, kept, None, None))
             return
         self._wait_for_running()  # one Pagefind at a time: the rendering needs the other core
@@ -111,20 +112,40 @@ class Indexing:
                 for pattern in UNUSED:
                     for path in fresh.glob(pattern):
                         path.unlink()
+                _write_manifest(fresh)
                 if kept.exists():
                     shutil.rmtree(kept)
                 fresh.rename(kept)
             target = self.staging / SEARCH_DIR / name
-            shutil.copytree(kept, target, copy_function=_link)  # output/ is replaced file by file, never written into
+            # copied, never linked: a cache entry damaged later must not change what was published
+            shutil.copytree(kept, target, ignore=shutil.ignore_patterns(MANIFEST))
             written[name] = sorted(p.relative_to(self.staging).as_posix() for p in target.rglob("*") if p.is_file())
         return written
 
 
-def _link(source: str, target: str) -> None:
+MANIFEST = ".manifest"
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def _write_manifest(folder: Path) -> None:
+    """Record the digest of every file of a cached index beside it (sealed), to check it before reuse."""
+    lines = [f"{file_digest(p)} {p.relative_to(folder).as_posix()}" for p in _files(folder)]
+    write_sealed(folder / MANIFEST, "\n".join(lines).encode("utf-8"))
+
+
+def _intact(folder: Path) -> bool:
+    """True when a cached index holds exactly the files its manifest names, each with its digest."""
+    manifest = read_sealed(folder / MANIFEST)
+    if manifest is None or not (folder / "pagefind.js").is_file():
+        return False
     try:
-        os.link(source, target)
-    except OSError:  # another file system
-        shutil.copy2(source, target)
+        found = [f"{file_digest(p)} {p.relative_to(folder).as_posix()}" for p in _files(folder)]
+    except OSError:
+        return False
+    return manifest.decode("utf-8") == "\n".join(found)
 
 
 def prune_cache(cache: Path, keys: Collection[str]) -> None:
@@ -157,17 +178,13 @@ class TextCache:
         """make(source), from the cache when source is unchanged since it was kept under name."""
         tag = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
         path = self.folder / name
-        try:
-            kept_tag, text = path.read_text("utf-8").split("\n", 1)
+        kept = read_sealed(path)  # checked: a damaged entry is made again, never indexed
+        if kept is not None:
+            kept_tag, _, text = kept.decode("utf-8", "surrogatepass").partition("\n")
             if kept_tag == tag:
                 return text
-        except (OSError, ValueError):
-            pass
         text = make(source)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{name}.{os.getpid()}")
-        temp.write_text(f"{tag}\n{text}", "utf-8")
-        os.replace(temp, path)
+        write_sealed(path, f"{tag}\n{text}".encode("utf-8", "surrogatepass"))
         return text
 
     def prune(self, keep: Collection[str]) -> None:

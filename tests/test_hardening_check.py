@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sitekit import CONFIG, SIMPLE, write_photo, write_release, write_site
+import sitekit
+from sitekit import CONFIG, SIMPLE, write_legal_pages, write_photo, write_release
+
+
+def write_site(root: Path, releases: dict[str, str] | None = None, config: str = sitekit.CONFIG) -> Path:
+    """A test site with its legal pages, so that `check` reports only what a test is about."""
+    return write_legal_pages(sitekit.write_site(root, releases, config))
 
 from pressekit.cli import main
 from pressekit.releases import load_site
