@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pressekit import mail, model, pages, render
 from pressekit.build import build_site
 from pressekit.cli import main
-from pressekit.model import Attachment, Contact, Correction, Photo, Release, Rights, Variant, Withdrawal
+from pressekit.model import Attachment, Contact, Correction, Event, Photo, Release, Rights, Variant, Withdrawal
 from pressekit.pages import ListPage, Teaser
 from pressekit.templates import theme_dir
 from pressekit.views import FeedEntry, MailView, ReleaseView
@@ -313,7 +313,8 @@ def _sample_views(tmp_path: Path) -> list[object]:
     release = Release("2025-03-01-a", tmp_path / "index.md", "Titel", when, True, "Text.", 12, "Unterzeile",
                       "Kurz", "Auenfeld", when, when, ("Verkehr",), contact, False, True, (photo,),
                       (Attachment("a.pdf", tmp_path / "a.pdf", "Bericht", 14),),
-                      (Correction(when, "Korrektur.", 15),), Withdrawal(when, "Grund.", 16))
+                      (Correction(when, "Korrektur.", 15),), Withdrawal(when, "Grund.", 16),
+                      Event(when, "Kreishaus", 17, when, "Straße 1", "bis Montag", True))
     variant = Variant("web", "2025-03-01-a/photos/bild-web.jpg", 400, 300, 1234)
     variants = {(release.id, photo.file): (variant,)}
     teaser = Teaser(release.without_body, "2025-03-01-a/", "Kurz", variant, "Eine Wiese")

@@ -183,10 +183,12 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", ["2025-07-02-sperrung/index.html", "2025-07-02-sperrung/email.txt",
                                   "2025-07-02-sperrung/email.html", "2025-07-04-vermisst/index.html",
-                                  "feed.xml", "atom.xml", "feed.json", "sitemap.xml", "news-sitemap.xml"])
+                                  "feed.xml", "atom.xml", "feed.json", "sitemap.xml"])
 def test_corrected_and_withdrawn_goldens(lifecycle_site: Path, golden, name: str) -> None:
     build(lifecycle_site, AFTER)
     golden("lifecycle/" + name.replace("/", "__"), (lifecycle_site / "output" / name).read_bytes())
+    # the withdrawn release was the only one of the last two days: an empty news sitemap is invalid, so none
+    assert not (lifecycle_site / "output" / "news-sitemap.xml").exists()
 
 
 def test_withdrawal_removes_every_file_of_the_release_but_its_tombstone(lifecycle_site: Path) -> None:
@@ -195,9 +197,12 @@ def test_withdrawal_removes_every_file_of_the_release_but_its_tombstone(lifecycl
     build(lifecycle_site, AFTER)
     after = tree(lifecycle_site / "output")
     rid = "2025-07-04-vermisst/"
-    assert sorted(set(before) - set(after)) == sorted(
+
+    def regenerated(rel: str) -> bool:  # the search index is made anew; the news sitemap goes with its last release
+        return rel.startswith("pagefind/") or rel == "news-sitemap.xml"
+    assert sorted(rel for rel in set(before) - set(after) if not regenerated(rel)) == sorted(
         rel for rel in before if rel.startswith(rid) and rel != rid + "index.html")
-    assert set(after) - set(before) == set()
+    assert {rel for rel in set(after) - set(before) if not regenerated(rel)} == set()
     assert sorted(rel for rel in after if rel.startswith(rid)) == [rid + "index.html"]
     # the other release keeps its copy of the same picture, byte for byte
     kept = [rel for rel in before if rel.startswith("2025-07-02-sperrung/")]
@@ -206,7 +211,7 @@ def test_withdrawal_removes_every_file_of_the_release_but_its_tombstone(lifecycl
     assert '<meta name="robots" content="noindex">' in page
     assert "Die Polizei bittet" not in page and "strasse" not in page
     for listing in ("index.html", "2025/index.html", "themen/verkehr/index.html", "sitemap.xml", "news-sitemap.xml"):
-        assert "vermisst" not in after[listing].decode("utf-8"), listing
+        assert "vermisst" not in after.get(listing, b"").decode("utf-8"), listing
     assert "vermisst" in before["index.html"].decode("utf-8")
 
 
