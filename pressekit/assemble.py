@@ -24,7 +24,7 @@ from .errors import display_path
 from .markup import render_html
 from .output import OutputFile, Producer
 from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
-from .render import BodyCache, ReleaseJob, RenderPool, Staging
+from .workers import BodyCache, ReleaseJob, RenderPool, Staging
 from .sitepages import SitePage, site_links
 from .slugs import slugify
 from .templates import make_environment

@@ -119,7 +119,7 @@ def check(site: Path, now: str | None, strict: bool, fmt: str) -> None:
     """Validate pressekit.toml, every release and photo, and warn about editorial problems; exit 1 on errors."""
     import json
 
-    from .lint import check_site
+    from .check import check_site
 
     count, problems = check_site(site, parse_now(now))
     signer, key_problems = _check_dkim(site)

@@ -14,8 +14,6 @@ import hashlib
 import io
 import json
 import math
-import multiprocessing
-import multiprocessing.context
 import os
 import re
 import struct
@@ -676,15 +674,6 @@ def _cost(job: _Job) -> int:
         return 0
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Return the forkserver context with this module preloaded: fork is unsafe in a threaded process (`serve`)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
 Outcome = PhotoProblem | dict[str, Path]  # what a job gives: the source's problem, or variant name -> cached file
 
 
@@ -696,7 +685,9 @@ def _run(jobs: list[_Job], workers: int, tick: Callable[[], None]) -> list[Outco
             outcomes[n] = run_job(job)
             tick()
         return outcomes
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=_pool_context()) as pool:
+    from .workers import pool_context  # not at import: the photo workers need no page rendering
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=pool_context(__name__)) as pool:
         # Longest first: a portrait decoded at full size must not be the last one left running.
         order = sorted(range(len(jobs)), key=lambda n: -_cost(jobs[n]))
         futures: dict[Future[Outcome], int] = {pool.submit(run_job, jobs[n]): n for n in order}

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from pressekit.cli import main
 from pressekit.errors import PressekitError
-from pressekit.lint import headings, linked_release
+from pressekit.check import headings, linked_release
 from pressekit.releases import FIELDS, load_release, load_site
 from pressekit.config import load_config
 from pressekit.scaffold import new_release

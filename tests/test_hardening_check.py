@@ -173,9 +173,9 @@ def test_the_default_theme_passes_check(tmp_path: Path) -> None:
 
 def test_a_template_error_in_a_render_worker_is_reported_like_any_other(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from pressekit import render
+    from pressekit import workers
 
-    monkeypatch.setattr(render, "SERIAL_LIMIT", 0)  # render in worker processes even for three releases
+    monkeypatch.setattr(workers, "SERIAL_LIMIT", 0)  # render in worker processes even for three releases
     releases = {f"2025-03-0{n}-r{n}": SIMPLE.replace("2025-03-04", f"2025-03-0{n}") for n in (1, 2, 3)}
     root = write_site(tmp_path / "site", releases)
     (root / "templates").mkdir()

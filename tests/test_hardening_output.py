@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from pressekit import output as output_module
 from pressekit.cli import main
 from pressekit.output import MARKER, OutputFile
-from pressekit.render import Staging
+from pressekit.workers import Staging
 from sitekit import SIMPLE, write_photo, write_release, write_site
 
 NOW = "2025-06-01T12:00:00+02:00"

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pressekit import mail, model, pages, render
+from pressekit import mail, model, pages
+from pressekit import workers as render
 from pressekit.build import build_site
 from pressekit.cli import main
 from pressekit.model import Attachment, Contact, Correction, Event, Photo, Release, Rights, Variant, Withdrawal

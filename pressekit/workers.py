@@ -204,15 +204,18 @@ class RenderPool:
 
     def _processes(self) -> ProcessPoolExecutor:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=pool_context(__name__), initializer=_init_worker,
                                             initargs=self.args)
         return self.pool
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """forkserver with this module preloaded: fork is unsafe in a process with threads (`serve`, progress bars)."""
+def pool_context(preload: str) -> multiprocessing.context.BaseContext:
+    """The one start method of every worker pool: forkserver with module `preload` loaded once.
+
+    fork is unsafe in a process with threads (`serve`, progress bars); spawn where forkserver is missing.
+    """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([preload])
     return context
