@@ -25,10 +25,10 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from photo_helpers import DISPLAY_P3, SiteMaker, rgb_profile, scene  # noqa: E402
 
-from pressekit import photos  # noqa: E402
+from pressekit import __version__, photos  # noqa: E402
 from pressekit.config import DEFAULT_VARIANTS  # noqa: E402
 from pressekit.model import Photo, Release  # noqa: E402
-from pressekit.photometa import PhotoMeta  # noqa: E402
+from pressekit.photos.meta import PhotoMeta  # noqa: E402
 
 SIZE = (6000, 4000)
 MEGAPIXELS = SIZE[0] * SIZE[1] / 1e6
@@ -119,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pressekit-bench-"))
     site = SiteMaker(workdir / "site")
-    print(f"sources in {site.root / 'sources'}; {args.jobs} jobs; pressekit {photos.__version__}; "
+    print(f"sources in {site.root / 'sources'}; {args.jobs} jobs; pressekit {__version__}; "
           f"load average {os.getloadavg()[0]:.1f}")
     sources = make_sources(site, args.count)
     cache = workdir / "cache"

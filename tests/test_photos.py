@@ -25,7 +25,7 @@ from pressekit import photos
 from pressekit.config import VariantSpec
 from pressekit.cache import unseal
 from pressekit.model import Photo, Rights, variant_roles
-from pressekit.photometa import PhotoMeta, build_app13, build_iim, build_xmp, splice_segment, to_ascii
+from pressekit.photos.meta import PhotoMeta, build_app13, build_iim, build_xmp, splice_segment, to_ascii
 
 SMALL = (VariantSpec("thumb", 120, "burn", 85), VariantSpec("web", 300, "burn", 85),
          VariantSpec("print", 600, "metadata", 92))
@@ -532,7 +532,7 @@ def _run_job_on(path: Path, data: bytes) -> None:
     photo = Photo(path.name, path, "c", "k", "a", Rights("press", "p"), 3)
     for error in photos.check_photo(photo, SHOWN, 0):
         assert error.message.startswith(f"photos[0].file: {path.name} ")
-    job = photos._Job(path, PhotoMeta("k", "c", "a", "", "", ""), path.parent / "cache", ((SMALL[0], "0" * 64),))
+    job = photos.variants._Job(path, PhotoMeta("k", "c", "a", "", "", ""), path.parent / "cache", ((SMALL[0], "0" * 64),))
     outcome = photos.run_job(job)
     assert isinstance(outcome, (dict, photos.PhotoProblem))
 

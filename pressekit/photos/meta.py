@@ -1,6 +1,6 @@
 """The credit and rights texts of a photo, in every form they travel: XMP, IPTC-IIM, EXIF ASCII, BILDNACHWEIS.txt.
 
-No Pillow here: these are texts and bytes (photos.py puts them into the JPEGs).
+No Pillow here: these are texts and bytes (`image` puts them into the JPEGs).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .config import Config
-from .errors import SourceError
-from .model import Photo, Release
+from ..config import Config
+from ..errors import SourceError
+from ..model import Photo, Release
 
 # IPTC-IIM 4.2 dataset: (number, name, PhotoMeta field, the most bytes it may hold).
 IIM_FIELDS = ((40, "Special Instructions", "usage_terms", 256), (80, "By-line", "by_line", 32),
