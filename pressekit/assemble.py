@@ -26,7 +26,7 @@ from .output import OutputFile, Producer
 from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
 from .workers import BodyCache, ReleaseJob, RenderPool, Staging
 from .sitepages import SitePage, site_links
-from .slugs import slugify
+from .text import slugify
 from .templates import make_environment
 from .theme import theme_dir
 from .views import FeedEntry, MailView, ReleaseView, TemplateDigests

@@ -17,7 +17,7 @@ from .addresses import ascii_domain
 from .config import Config
 from .dkim import Signer
 from .errors import BuildFailed, PressekitError, SourceError
-from .headers import MailError
+from .mail import MailError
 from .model import Release, Variant
 from .progress import Report as Progress
 from .recipients import Recipient, normalize_address

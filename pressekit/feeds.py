@@ -41,7 +41,7 @@ from .config import Config
 from .markup import absolutize, summary_of
 from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant, lift_time
 from .output import OutputFile
-from .slugs import slugify
+from .text import slugify
 
 RSS_PATH, ATOM_PATH, JSON_PATH, NEWS_SITEMAP_PATH = "feed.xml", "atom.xml", "feed.json", "news-sitemap.xml"
 GENERATOR = "pressekit"

@@ -30,7 +30,7 @@ from .progress import Report as Progress
 from .recipients import Recipient
 from .send import (SendOptions, SendReport, SystemClock, _dry_run, _load_config, _open_session, _rate,
                    _release_lock, _suppressions, find_release)
-from .slugs import slugify
+from .text import slugify
 from .smtp import SmtpSession, smtp_password
 from .unsubscribe import unsubscribe_secret
 

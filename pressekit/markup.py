@@ -16,7 +16,7 @@ from markdown.treeprocessors import Treeprocessor  # type: ignore[import-untyped
 from markdown.util import AtomicString  # type: ignore[import-untyped]
 
 from .errors import PressekitError
-from .slugs import slugify
+from .text import slugify
 
 EXTENSIONS = ["abbr", "attr_list", "def_list", "fenced_code", "footnotes", "tables", "sane_lists", "toc"]
 

@@ -17,7 +17,7 @@ from .markup import summary_of
 from .model import Attachment, Contact, Photo, PhotoRights, Release, Rights, Variant
 from .output import OutputFile
 from .sitepages import SitePage
-from .slugs import slugify
+from .text import slugify
 from .templates import reporting_template_errors
 from .views import ReleaseView, View
 

@@ -24,7 +24,7 @@ from .frontmatter import Node, decode_source, split_document
 from .lifecycle import LIFECYCLE_PHOTO_FIELDS, check_corrections, check_photo_lifecycle, check_withdrawal
 from .markup import body_problems
 from .model import Attachment, Contact, Photo, Release, Rights
-from .slugs import slugify
+from .text import CONTROL, LINE_BREAKS, slugify
 
 MAX_BODY_CHARS = 200_000
 MAX_BRACKETS = 2_000  # Python-Markdown's link parsing is quadratic in unmatched '['
@@ -46,9 +46,6 @@ ATTACHMENT_FIELDS = ("file", "title")
 
 _NEEDS = {"alt": "an alt text describing the picture for blind readers", "credit": "a credit (the Fotonachweis)"}
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-# XML 1.0 forbidden characters, C1 controls (Word pastes) and non-characters.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
 
 
 Instant = datetime  # inside _Validator, `datetime` names its method

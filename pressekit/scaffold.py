@@ -10,8 +10,7 @@ from pathlib import Path
 
 from .config import RELEASES_DIR, Config, load_config
 from .errors import BuildFailed, PressekitError, display_path
-from .releases import LINE_BREAKS
-from .slugs import slugify
+from .text import LINE_BREAKS, slugify
 
 MAX_SLUG = 60
 # Comments start in this column, so that the file reads like a form.

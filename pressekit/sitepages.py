@@ -17,7 +17,8 @@ from typing import Protocol
 from .config import Config
 from .errors import SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
-from .releases import CONTROL, LINE_BREAKS, RESERVED_IDS
+from .releases import RESERVED_IDS
+from .text import CONTROL, LINE_BREAKS
 
 PAGES_DIR = "pages"
 FIELDS = ("title", "nav", "footer", "description")

@@ -19,7 +19,8 @@ from pressekit import feeds
 from pressekit.config import Config, VariantSpec
 from pressekit.markup import absolutize, render_html
 from pressekit.model import Release, Variant, public_releases
-from pressekit.releases import CONTROL, LINE_BREAKS, load_site
+from pressekit.releases import load_site
+from pressekit.text import CONTROL, LINE_BREAKS
 from sitekit import write_photo, write_site
 
 NOW = datetime.fromisoformat("2025-07-03T12:00:00+02:00")

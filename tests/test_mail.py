@@ -21,8 +21,9 @@ from pressekit.mail import (
 )
 from pressekit.markup import render_html
 from pressekit.model import Release, Variant
-from pressekit.plaintext import html_to_blocks, html_to_lines, link_text, text_lines
-from pressekit.releases import CONTROL, LINE_BREAKS, load_site
+from pressekit.mail.plaintext import html_to_blocks, html_to_lines, link_text, text_lines
+from pressekit.releases import load_site
+from pressekit.text import CONTROL, LINE_BREAKS
 from sitekit import SIMPLE, write_photo, write_site
 from sitekit import CONFIG as LINKED_CONFIG
 

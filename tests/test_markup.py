@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pressekit import markup
-from pressekit.slugs import slugify
+from pressekit.text import slugify
 
 REFERENCE = markdown.Markdown(
     extensions=markup.EXTENSIONS,

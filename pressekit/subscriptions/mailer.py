@@ -19,8 +19,7 @@ from email.utils import format_datetime
 
 from ..composer import envelope_sender
 from ..errors import PressekitError
-from ..headers import address_field, check_headers, parse_address, unstructured_field
-from ..mail import sender_of
+from ..mail import address_field, check_headers, parse_address, sender_of, unstructured_field
 from ..smtp import SmtpSession, smtp_password
 from .site import ServiceSite
 from .store import Store, Subscriber

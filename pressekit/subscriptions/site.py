@@ -14,7 +14,7 @@ from jinja2 import Environment
 from ..config import Config, load_config
 from ..errors import BuildFailed, PressekitError
 from ..releases import load_releases
-from ..slugs import slugify
+from ..text import slugify
 from ..templates import make_environment
 from ..unsubscribe import unsubscribe_secret
 from .store import Store, open_store

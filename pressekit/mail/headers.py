@@ -24,9 +24,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from .errors import PressekitError
+from ..errors import PressekitError
+from ..text import CONTROL, LINE_BREAKS
 from .plaintext import one_line
-from .releases import CONTROL, LINE_BREAKS
 
 MAX_LINE_OCTETS = 998
 _FOLD_AT = 78

@@ -22,24 +22,17 @@ from urllib.parse import quote, unquote, urlsplit
 from jinja2 import Environment
 from markupsafe import Markup
 
-from .config import Config
-from .errors import PressekitError, display_path
-from .headers import (  # HeaderError, MailError, check_headers: also importable from here, as before
-    HeaderError,
-    MailError,
-    address_field,
-    ascii_field,
-    attachment_disposition,
-    check_headers,
-    parse_address,
+from ..config import Config
+from ..errors import PressekitError, display_path
+from ..markup import absolutize
+from ..model import Contact, Photo, PhotoRights, Release, Rights, Variant
+from ..output import OutputFile
+from ..templates import make_environment, reporting_template_errors
+from .headers import (
+    HeaderError, MailError, address_field, ascii_field, attachment_disposition, check_headers, parse_address,
     unstructured_field,
 )
-from .markup import absolutize
-from .model import Contact, Photo, PhotoRights, Release, Rights, Variant
-from .output import OutputFile
 from .plaintext import html_to_blocks, one_line, text_lines
-from .templates import make_environment, reporting_template_errors
-
 
 @dataclass(frozen=True)
 class EmailParts:

@@ -1,10 +1,14 @@
-"""German-aware slugs for ids, tags and heading anchors."""
+"""Text rules shared by every reader and writer: forbidden characters, line breaks, German-aware slugs."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import lru_cache
+
+# XML 1.0 forbidden characters, C1 controls (Word pastes) and non-characters: never in a source text.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
 
 _TRANSLIT = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue", "ẞ": "ss"}
 
