@@ -24,7 +24,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from sitekit import CONFIG, SIMPLE, write_site  # noqa: E402
 
-from pressekit.composer import Composer  # noqa: E402
+from pressekit.send import Composer  # noqa: E402
 from pressekit.ledger import read_ledger  # noqa: E402
 from pressekit.recipients import Recipient  # noqa: E402
 from pressekit.send import SendOptions, find_release, send_release  # noqa: E402

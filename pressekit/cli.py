@@ -311,7 +311,7 @@ def send(release_id: str, to: Path | None, site: Path, now: str | None, dry_run:
     try:
         with progress_display() as progress:
             if kinds:
-                from .followup import send_followup
+                from .send import send_followup
 
                 report = send_followup(site, release_id, kinds[0], parse_now(now), options, takedown or "",
                                        progress=progress)

@@ -133,7 +133,7 @@ EMBARGOED = SIMPLE.replace("date: 2025-03-04\n", "date: 2025-03-04\nembargo: 202
 
 
 def test_report_lists_acceptance_in_order_with_the_spread(tmp_path: Path) -> None:
-    from pressekit.delivery import shuffle_seed
+    from pressekit.send import shuffle_seed
 
     handler = FaultyHandler(rcpt_replies={"r3@example.org": "550 5.1.1 User unknown"})
     clock = TickingClock()

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
-from ..composer import envelope_sender
 from ..errors import PressekitError
 from ..mail import address_field, check_headers, parse_address, sender_of, unstructured_field
-from ..smtp import SmtpSession, smtp_password
+from ..send import SmtpSession, envelope_sender, smtp_password
 from .site import ServiceSite
 from .store import Store, Subscriber
 

@@ -13,18 +13,18 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .addresses import ascii_domain
-from .config import Config
-from .dkim import Signer
-from .errors import BuildFailed, PressekitError, SourceError
-from .mail import MailError
-from .model import Release, Variant
-from .progress import Report as Progress
-from .recipients import Recipient, normalize_address
-from .unsubscribe import unsubscribe_token
+from ..addresses import ascii_domain
+from ..config import Config
+from ..dkim import Signer
+from ..errors import BuildFailed, PressekitError, SourceError
+from ..mail import MailError
+from ..model import Release, Variant
+from ..progress import Report as Progress
+from ..recipients import Recipient, normalize_address
+from ..unsubscribe import unsubscribe_token
 
 if TYPE_CHECKING:
-    from .subscriptions.audience import Audience
+    from ..subscriptions.audience import Audience
 
 PHOTO_CACHE = ".pressekit/cache"   # the build's cache (build.CACHE_DIR): variants made there are reused
 # Out-of-office replies and auto-responders (RFC 3834, Exchange) stay quiet for these.
@@ -34,7 +34,7 @@ AUTOMATIC = (("Auto-Submitted", "auto-generated"), ("Precedence", "bulk"), ("X-A
 def release_photos(config: Config, release: Release,
                    progress: Progress | None) -> tuple[Mapping[tuple[str, str], tuple[Variant, ...]], dict[str, Path]]:
     """The release's photo variants (from the build's cache, made when missing), so links match output/."""
-    from . import photos
+    from .. import photos
 
     if not release.photos:
         return {}, {}
@@ -52,8 +52,8 @@ class Composer:
                  variants: Mapping[tuple[str, str], tuple[Variant, ...]] = {},
                  variant_files: Mapping[str, Path] | None = None, audience: Audience | None = None,
                  signer: Signer | None = None):
-        from . import mail
-        from .markup import render_html
+        from .. import mail
+        from ..markup import render_html
 
         self.audience = audience  # subscribers: their own unsubscribe links and footer
         if not (config.send.unsubscribe_mailto or config.send.unsubscribe_url or audience):

@@ -14,8 +14,8 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .config import Smtp
-from .errors import PressekitError
+from ..config import Smtp
+from ..errors import PressekitError
 
 
 @dataclass(frozen=True)

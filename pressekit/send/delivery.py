@@ -15,18 +15,16 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from ..errors import PressekitError
+from ..ledger import Ledger, NewDelivery
+from ..model import Release
+from ..progress import Report as Progress
+from ..recipients import Recipient, Suppressions
 from .composer import Composer
-from .errors import PressekitError
-from .ledger import Ledger, NewDelivery
-from .model import Release
-from .progress import Report as Progress
-from .recipients import Recipient, Suppressions
+from .options import SendOptions, SendReport
 from .smtp import Outcome, SmtpFatal, SmtpSession
-
-if TYPE_CHECKING:  # send imports this module: its option and report types are for annotations only
-    from .send import SendOptions, SendReport
 
 
 @dataclass(frozen=True)

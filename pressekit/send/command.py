@@ -45,92 +45,23 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import write_atomic
+from ..cache import write_atomic
+from ..config import RELEASES_DIR, Config, load_config
+from ..dkim import load_signer
+from ..errors import BuildFailed, PressekitError, SourceError, display_path
+from ..ledger import Delivery, Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
+from ..model import Release, lift_time
+from ..progress import Report as Progress
+from ..recipients import Recipient, Suppressions, load_recipients
+from ..releases import find_bundles, load_release
+from ..unsubscribe import unsubscribe_secret
 from .composer import Composer, check_addressable, envelope_sender, release_photos
-from .config import RELEASES_DIR, Config, load_config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
-from .dkim import load_signer
-from .errors import BuildFailed, PressekitError, SourceError, display_path
-from .ledger import Delivery, Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
-from .model import Release, lift_time
-from .progress import Report as Progress
-from .recipients import Recipient, Suppressions, load_recipients
-from .releases import find_bundles, load_release
+from .options import EX_TEMPFAIL, OUTBOX, SendDeferred, SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
-from .unsubscribe import unsubscribe_secret
 
 if TYPE_CHECKING:
-    from .subscriptions.audience import Audience
-
-EX_TEMPFAIL = 75
-OUTBOX = ".pressekit/outbox"
-
-
-# --- options, clock, report ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SendOptions:
-    """The command-line switches of `pressekit send`."""
-
-    dry_run: bool = False
-    embargo: bool = False         # allow sending before the embargo lifts (the message carries the Sperrfrist)
-    resend: bool = False          # start a new round: everyone again, with new Message-IDs
-    retry_unknown: bool = False   # send `unknown` rows again, with their Message-ID
-    rate: float | None = None     # messages per minute; None: [send] rate; 0: unlimited
-    new_ledger: bool = False      # move a damaged ledger aside and start a new one
-
-
-class SystemClock:
-    """The real clock: ledger timestamps, rate limit and backoff waits."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@dataclass
-class SendReport:
-    """What a run did and where the round stands, for the summary and the exit status."""
-
-    release: str
-    round: int = 1
-    listed: int = 0               # recipients of this release after tags and suppression
-    sent: int = 0                 # sent in this run
-    already: int = 0              # sent by an earlier run of this round
-    suppressed: int = 0
-    other_tags: int = 0
-    new_round: bool = False
-    recovered: int = 0            # rows a dead run left in flight, now `unknown`
-    outbox: list[Path] = field(default_factory=list)
-    warnings: list[SourceError] = field(default_factory=list)
-    open: dict[str, Delivery] = field(default_factory=dict)   # deferred/failed/unknown rows at the end
-    stopped: str = ""             # why the run stopped early (server unreachable)
-    set_aside: str = ""           # where --new-ledger moved the damaged ledger
-    left: int = 0                 # subscribers who left while the run went on: not sent
-
-    def count(self, state: str) -> int:
-        return sum(1 for d in self.open.values() if d.state == state)
-
-    @property
-    def skipped(self) -> int:
-        return self.suppressed + self.other_tags + self.already
-
-    @property
-    def exit_code(self) -> int:
-        """0 all delivered; 1 failed or unknown (a person must decide); 75 deferred (run again later)."""
-        if self.count("failed") or self.count("unknown"):
-            return 1
-        return EX_TEMPFAIL if self.count("deferred") or self.count("pending") else 0
-
-
-class SendDeferred(PressekitError):
-    """The server could not be reached before anything was sent: try again later (exit 75)."""
-
+    from ..subscriptions.audience import Audience
 
 # --- the run ------------------------------------------------------------------------------------
 
@@ -148,7 +79,7 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
     with contextlib.ExitStack() as stack:
         audience = None
         if list_path is None:  # the subscribers of the site
-            from .subscriptions.audience import open_audience
+            from ..subscriptions.audience import open_audience
 
             audience = open_audience(config, environ)
             stack.callback(audience.close)
@@ -213,7 +144,7 @@ def _load_config(root: Path) -> Config:
 def load_release_to_send(root: Path, release_id: str, now: datetime) -> tuple[Config, Release]:
     """The validation of `build` (photos and templates checked with this release); raise PressekitError or
     BuildFailed, so a release that fails `build` fails `send` alike."""
-    from .validate import load_valid_site
+    from ..validate import load_valid_site
 
     _bundle(root, release_id)  # an unknown id is named before the site's errors
     config, releases = load_valid_site(root, now, only=release_id)

@@ -19,20 +19,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from ..config import Config
+from ..dkim import Signer, load_signer
+from ..errors import BuildFailed, SourceError, display_path
+from ..ledger import Ledger, open_ledger, read_ledger
+from ..model import Photo, Release, lift_time
+from ..progress import Report as Progress
+from ..recipients import Recipient
+from ..text import slugify
+from ..unsubscribe import unsubscribe_secret
 from .composer import Composer, check_addressable, envelope_sender
-from .dkim import Signer, load_signer
-from .config import Config
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
-from .errors import BuildFailed, SourceError, display_path
-from .ledger import Ledger, open_ledger, read_ledger
-from .model import Photo, Release, lift_time
-from .progress import Report as Progress
-from .recipients import Recipient
-from .send import (SendOptions, SendReport, SystemClock, _dry_run, _load_config, _open_session, _rate,
-                   _release_lock, _suppressions, find_release)
-from .text import slugify
+from .command import _dry_run, _load_config, _open_session, _rate, _release_lock, _suppressions, find_release
+from .options import SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
-from .unsubscribe import unsubscribe_secret
 
 KINDS = ("correction", "withdrawal", "takedown")
 RECEIVED = ("sent", "unknown")
@@ -210,8 +210,8 @@ def _plain(config: Config, release: Release, kind: str, key: str, subject: str, 
 
 def _correction(config: Config, release: Release, note: str, date: datetime) -> FollowUp:
     """The note first, then the corrected release as its e-mail renders it."""
-    from . import mail
-    from .markup import render_html
+    from .. import mail
+    from ..markup import render_html
 
     parts = mail.render_email(release, config, {}, render_html(release.body))
     marker = f'<p style="margin:0 0 16px 0;font-weight:bold;color:#b00020;">{html.escape(note)}</p>\n'
