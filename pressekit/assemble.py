@@ -18,22 +18,22 @@ from pathlib import Path, PurePosixPath
 
 from . import events, feeds, photos, search
 from .cache import CODE_KEY, content_digest, digest, file_stamp
-from .config import CONFIG_NAME, Config
-from .model import NEWS_WINDOW, Release, lift_time
+from .config import Config
 from .errors import display_path
 from .markup import render_html
+from .model import NEWS_WINDOW, Release, lift_time
 from .output import OutputFile, Producer
 from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
-from .workers import BodyCache, ReleaseJob, RenderPool, Staging
+from .paths import CACHE_DIR, CONFIG_NAME
 from .sitepages import SitePage, site_links
-from .text import slugify
 from .templates import make_environment
+from .text import slugify
 from .theme import theme_dir
 from .views import FeedEntry, MailView, ReleaseView, TemplateDigests
+from .workers import BodyCache, ReleaseJob, RenderPool, Staging
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
 Progress = Callable[[str, int, int], None]
-CACHE_DIR = Path(".pressekit") / "cache"
 
 
 class Counts:

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
-from .config import CONFIG_NAME, RELEASES_DIR, Config, load_config
+from .config import Config, load_config
 from .errors import BuildFailed
-from .model import NEWS_WINDOW, Release, public_releases
 from .lock import build_lock
+from .model import NEWS_WINDOW, Release, public_releases
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
-from .sitepages import PAGES_DIR
+from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 from .theme import theme_dir
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 # a build that finds nothing changed must not pay for loading them.
 
 Progress = Callable[[str, int, int], None]
-CACHE_DIR = Path(".pressekit") / "cache"
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from .errors import PressekitError
+from .paths import STATE_DIR
 
 # Cached results depend on the code that made them: a new pressekit or Python drops them.
 CODE_KEY = f"pressekit {__version__} python {sys.version_info[:2]}"
@@ -77,7 +78,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 def shown_path(path: Path) -> str:
     """A path under a site's .pressekit/ as the user knows it (`.pressekit/cache/...`); others in full."""
     parts = path.parts
-    return "/".join(parts[parts.index(".pressekit"):]) if ".pressekit" in parts else str(path)
+    state = STATE_DIR.name
+    return "/".join(parts[parts.index(state):]) if state in parts else str(path)
 
 
 def write_sealed(path: Path, payload: bytes) -> None:

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from .config import RELEASES_DIR, Config
+from .config import Config
 from .errors import SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
 from .markup import removed_html, render_html, strip_tags, summary_of
 from .model import Release, lift_time
-from .releases import RESERVED_IDS, find_bundles
+from .paths import RELEASES_DIR, RESERVED_IDS
+from .releases import find_bundles
 from .sitepages import find_pages, load_pages, missing_legal_pages, placeholders
 from .validate import validate_site
 

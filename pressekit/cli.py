@@ -257,6 +257,7 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
     """Print the e-mail of release ID (plain text for a press service's web form), also before its embargo lifts."""
     from .mail import find_release, render_email
     from .markup import render_html
+    from .paths import CACHE_DIR
     from .photos import make_variants
     from .validate import load_valid_site
 
@@ -265,7 +266,7 @@ def email(release_id: str, site: Path, fmt: str | None) -> None:
     release = find_release(releases, release_id)
     if release.draft:
         click.echo(f"Note: {release_id} is a draft.", err=True)
-    made = make_variants([release], config, site / ".pressekit" / "cache")
+    made = make_variants([release], config, site / CACHE_DIR)
     if made.errors:
         raise BuildFailed(made.errors)
     parts = render_email(release, config, made.variants, render_html(release.body),

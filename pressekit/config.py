@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import SourceError
 from .model import Contact, Rights, VariantRoles, variant_roles
+from .paths import CONFIG_NAME, RELEASES_DIR
 
-CONFIG_NAME = "pressekit.toml"
-RELEASES_DIR = "releases"
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ import dkim as dkimpy  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .config import CONFIG_NAME, Config, Dkim
+from .config import Config, Dkim
 from .errors import PressekitError, SourceError
+from .paths import CONFIG_NAME
 
 # relaxed/relaxed survives the re-folding and whitespace changes of relaying servers
 CANONICALIZE = (b"relaxed", b"relaxed")

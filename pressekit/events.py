@@ -24,6 +24,7 @@ from .config import Config
 from .frontmatter import Node
 from .model import Event, Release
 from .output import OutputFile
+from .paths import EVENT_HISTORY
 
 if TYPE_CHECKING:
     from icalendar import Event as VEvent
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 # babel and icalendar are imported where they are used: reading a release must stay cheap.
 
 EVENT_FIELDS = ("start", "end", "location", "address", "accreditation", "cancelled")
-HISTORY = Path(".pressekit") / "termine.json"
 CALENDAR_PATH = "termine.ics"
 EVENT_FILE = "termin.ics"
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})")
@@ -164,7 +164,7 @@ History = dict[str, dict[str, object]]  # uid -> {"digest", "sequence", "entry" 
 def load_history(root: Path) -> History:
     """The sequences of the events published so far (empty for a new site)."""
     try:
-        data = json.loads((root / HISTORY).read_text("utf-8"))
+        data = json.loads((root / EVENT_HISTORY).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -172,7 +172,7 @@ def load_history(root: Path) -> History:
 
 def save_history(root: Path, history: History) -> None:
     """Write the history atomically (after output/ was written)."""
-    path = root / HISTORY
+    path = root / EVENT_HISTORY
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}")
     temp.write_text(json.dumps(history, ensure_ascii=False, indent=1, sort_keys=True) + "\n", "utf-8")

@@ -29,8 +29,8 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import PressekitError
+from .paths import LEDGER
 
-LEDGER_PATH = ".pressekit/ledger.sqlite"
 VERSION = 2  # PRAGMA user_version: 1 had no `suppressed` state; 0 is a ledger of before the version
 STATES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "suppressed")
 OPEN_STATES = ("pending", "sending", "deferred")  # a round with rows in these is not finished
@@ -183,7 +183,7 @@ class Ledger:
             with self.db:  # commits, or rolls back on an exception
                 yield
         except sqlite3.Error as exc:
-            raise PressekitError(f"cannot write {LEDGER_PATH}: {exc}") from exc
+            raise PressekitError(f"cannot write {LEDGER}: {exc}") from exc
 
 
 class LedgerDamaged(PressekitError):
@@ -192,7 +192,7 @@ class LedgerDamaged(PressekitError):
 
 def ledger_path(root: Path) -> Path:
     """Return where the site's ledger lives."""
-    return root / LEDGER_PATH
+    return root / LEDGER
 
 
 def open_ledger(root: Path) -> Ledger:
@@ -203,7 +203,7 @@ def open_ledger(root: Path) -> Ledger:
             _create(path)
         db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
-        raise PressekitError(f"{LEDGER_PATH}: cannot open the ledger: {exc}") from exc
+        raise PressekitError(f"{LEDGER}: cannot open the ledger: {exc}") from exc
     try:
         _check(db, path)
         db.execute("PRAGMA synchronous = FULL")  # a committed `sending` must survive a power cut
@@ -226,7 +226,7 @@ def read_ledger(root: Path) -> Ledger | None:
         db = sqlite3.connect(path, timeout=10.0)
         db.execute("PRAGMA query_only = ON")
     except sqlite3.Error as exc:
-        raise PressekitError(f"{LEDGER_PATH}: cannot read the ledger: {exc}") from exc
+        raise PressekitError(f"{LEDGER}: cannot read the ledger: {exc}") from exc
     try:
         _check(db, path)
     except BaseException:
@@ -249,7 +249,7 @@ def set_aside(root: Path, when: datetime) -> Path | None:
         except LedgerDamaged:
             pass
         else:
-            raise PressekitError(f"{LEDGER_PATH}: the ledger is intact; --new-ledger only replaces a damaged one")
+            raise PressekitError(f"{LEDGER}: the ledger is intact; --new-ledger only replaces a damaged one")
     aside = path.with_name(f"{path.name}.damaged-{when.strftime('%Y%m%dT%H%M%S')}")
     for n in range(1, 1000):
         if not aside.exists():
@@ -284,7 +284,7 @@ def damage(db: sqlite3.Connection, path: Path) -> str | None:
 
 def _check(db: sqlite3.Connection, path: Path) -> None:
     if problem := damage(db, path):
-        raise LedgerDamaged(f"{LEDGER_PATH}: the ledger is damaged ({problem}); "
+        raise LedgerDamaged(f"{LEDGER}: the ledger is damaged ({problem}); "
                             "restore it from a backup or start anew with --new-ledger")
 
 
@@ -324,7 +324,7 @@ def _upgrade(db: sqlite3.Connection) -> None:
     except sqlite3.Error as exc:
         with contextlib.suppress(sqlite3.Error):
             db.execute("ROLLBACK")
-        raise PressekitError(f"{LEDGER_PATH}: cannot upgrade the ledger: {exc}") from exc
+        raise PressekitError(f"{LEDGER}: cannot upgrade the ledger: {exc}") from exc
 
 
 def forget_in_ledger(root: Path, address: str, replacement: str) -> int:

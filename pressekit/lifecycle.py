@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .frontmatter import Node
 from .model import DIGITAL_SOURCE_TYPES, Correction, Withdrawal
 
-if TYPE_CHECKING:
-    from .releases import _Validator
+
+class _Validator(Protocol):
+    """What these checks use of the release validator (`releases`): its error collection and field readers."""
+
+    def error(self, line: int, message: str, hint: str | None = None) -> None: ...
+
+    def unknown_keys(self, fields: dict[str, Node], known: tuple[str, ...], where: str) -> None: ...
+
+    def scalar(self, node: Node, name: str) -> str | None: ...
+
+    def text(self, fields: dict[str, Node], name: str, required: bool = False, one_line: bool = False,
+             where: str = "", line: int = 1) -> str: ...
+
+    def datetime(self, fields: dict[str, Node], name: str, required: bool = False, where: str = "",
+                 line: int = 1) -> tuple[datetime, bool] | None: ...
 
 LIFECYCLE_PHOTO_FIELDS = ("expires", "symbolic", "source", "photographer")
 CORRECTION_FIELDS = ("date", "text")

@@ -8,19 +8,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import PressekitError
+from .paths import BUILD_LOCK
 
-LOCK_FILE = Path(".pressekit") / "build.lock"
 
 
 @contextmanager
 def build_lock(root: Path, wait: bool = True, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the site's build lock; wait for it (calling on_wait once) or, without wait, raise PressekitError."""
-    path = root / LOCK_FILE
+    path = root / BUILD_LOCK
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+b")
     except OSError as exc:
-        raise PressekitError(f"cannot create {LOCK_FILE}: {exc.strerror}") from exc
+        raise PressekitError(f"cannot create {BUILD_LOCK}: {exc.strerror}") from exc
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import PressekitError, SourceError
+from .paths import OUTPUT_MARKER, SOURCES
 
-MARKER = ".pressekit-output"  # in every folder a build made: only such folders are ever replaced or deleted
 MARKER_TEXT = b"Made by pressekit build; replaced by the next build. Do not edit.\n"
-SOURCES = ("releases", "templates", "pages", ".pressekit")
 
 
 @dataclass(frozen=True)
@@ -84,18 +83,18 @@ def check_target(root: Path, output: Path, adopt: bool) -> None:
                               "which the build would change; choose a folder of its own, e.g. output/")
     if (output / "pressekit.toml").exists():
         raise OutputError(f"cannot build into {shown}: it holds a pressekit.toml (a site), which the build would delete")
-    if not output.is_dir() or (output / MARKER).is_file() or not any(output.iterdir()):
+    if not output.is_dir() or (output / OUTPUT_MARKER).is_file() or not any(output.iterdir()):
         return
     if not adopt:
         raise OutputError(f"cannot build into {shown}: it is not empty and was not made by pressekit build "
-                          f"(no {MARKER} in it); the build replaces the whole folder, so choose a new or empty folder")
+                          f"(no {OUTPUT_MARKER} in it); the build replaces the whole folder, so choose a new or empty folder")
     write_marker(output, root)
 
 
 def write_marker(folder: Path, root: Path) -> None:
     """Mark folder as made by pressekit build."""
     with _writing(root):
-        (folder / MARKER).write_bytes(MARKER_TEXT)
+        (folder / OUTPUT_MARKER).write_bytes(MARKER_TEXT)
 
 
 def clear_leftovers(output: Path, root: Path) -> None:
@@ -110,7 +109,7 @@ def prepare_staging(output: Path, root: Path) -> Path:
     staging = output.with_name(f".{output.name}.new")
     with _writing(root, staging, output):
         staging.mkdir(parents=True)
-        (staging / MARKER).write_bytes(MARKER_TEXT)
+        (staging / OUTPUT_MARKER).write_bytes(MARKER_TEXT)
     return staging
 
 
@@ -122,9 +121,9 @@ def discard_staging(output: Path) -> None:
 def _remove_made(folder: Path, root: Path) -> None:
     if not folder.exists():
         return
-    if not (folder / MARKER).is_file() and any(folder.iterdir()):
+    if not (folder / OUTPUT_MARKER).is_file() and any(folder.iterdir()):
         raise OutputError(f"{_shown(folder, root)} is in the way and was not made by pressekit build "
-                          f"(no {MARKER} in it); move or delete it")
+                          f"(no {OUTPUT_MARKER} in it); move or delete it")
     shutil.rmtree(folder)
 
 

@@ -17,27 +17,18 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .cache import file_stamp
-from .config import RELEASES_DIR, Config, load_config
+from .config import Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .events import read_event
 from .frontmatter import Node, decode_source, split_document
 from .lifecycle import LIFECYCLE_PHOTO_FIELDS, check_corrections, check_photo_lifecycle, check_withdrawal
 from .markup import body_problems
 from .model import Attachment, Contact, Photo, Release, Rights
+from .paths import RELEASES_DIR, RESERVED_IDS, RESERVED_PATHS
 from .text import CONTROL, LINE_BREAKS, slugify
 
 MAX_BODY_CHARS = 200_000
 MAX_BRACKETS = 2_000  # Python-Markdown's link parsing is quadratic in unmatched '['
-# Top-level paths of output/ that the site's own pages use (or will): no release may take them.
-RESERVED_PATHS = {
-    "archiv": "the archive page", "seite": "the newsroom's older pages", "themen": "the topic pages",
-    "assets": "the stylesheets", "suche": "the search page", "termine": "the dates page",
-    "feed.xml": "the RSS feed", "atom.xml": "the Atom feed", "feed.json": "the JSON feed",
-    "sitemap.xml": "the sitemap", "news-sitemap.xml": "the news sitemap", "404.html": "the error page",
-    "index.html": "the newsroom page", "pagefind": "the search index", "robots.txt": "robots.txt",
-    "termine.ics": "the calendar of press dates",
-}
-RESERVED_IDS = frozenset(RESERVED_PATHS)
 
 FIELDS = ("title", "date", "embargo", "updated", "subtitle", "summary", "dateline", "tags", "contact",
           "draft", "send", "photos", "attachments", "corrections", "withdrawn", "event")

@@ -8,8 +8,9 @@ import shutil
 from datetime import date, datetime, time
 from pathlib import Path
 
-from .config import RELEASES_DIR, Config, load_config
+from .config import Config, load_config
 from .errors import BuildFailed, PressekitError, display_path
+from .paths import RELEASES_DIR
 from .text import LINE_BREAKS, slugify
 
 MAX_SLUG = 60

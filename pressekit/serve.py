@@ -28,9 +28,9 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import watchfiles
 from jinja2 import TemplateError, TemplateSyntaxError
 
-from .config import CONFIG_NAME, RELEASES_DIR, load_config
-from .sitepages import PAGES_DIR
+from .config import load_config
 from .errors import BuildFailed, PressekitError, display_path
+from .paths import CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 
 EVENTS_PATH = "/__pressekit__/events"
 WATCHED_TREES = (RELEASES_DIR, "templates", "pages")  # folders of the site root whose files a build reads

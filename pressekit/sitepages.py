@@ -17,10 +17,9 @@ from typing import Protocol
 from .config import Config
 from .errors import SourceError, display_path
 from .frontmatter import Node, decode_source, split_document
-from .releases import RESERVED_IDS
+from .paths import PAGES_DIR, RESERVED_IDS
 from .text import CONTROL, LINE_BREAKS
 
-PAGES_DIR = "pages"
 FIELDS = ("title", "nav", "footer", "description")
 # Paths of the site that a page cannot take.
 RESERVED_SLUGS = RESERVED_IDS | {"archiv", "suche", "termine", "pagefind", "404"}

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from .config import Config
 from .errors import PressekitError
+from .paths import UNSUBSCRIBE_KEY
 
 UNSUBSCRIBE_SECRET_ENV = "PRESSEKIT_UNSUBSCRIBE_SECRET"
-UNSUBSCRIBE_KEY_FILE = ".pressekit/unsubscribe.key"
 MIN_KEY_BYTES = 32
 
 
@@ -55,14 +55,14 @@ def unsubscribe_secret(config: Config, environ: Mapping[str, str]) -> bytes:
         return _checked(environ[UNSUBSCRIBE_SECRET_ENV].encode(), f"${UNSUBSCRIBE_SECRET_ENV}",
                         "set it to a long random value, e.g. the output of: "
                         "python3 -c 'import secrets; print(secrets.token_hex(32))'")
-    path = config.root / UNSUBSCRIBE_KEY_FILE
+    path = config.root / UNSUBSCRIBE_KEY
     try:
         if not path.exists():
             _create_key(path)
         key = path.read_bytes().strip()
     except OSError as exc:
-        raise PressekitError(f"{UNSUBSCRIBE_KEY_FILE}: cannot read or create the unsubscribe key: {exc}") from exc
-    return _checked(key, UNSUBSCRIBE_KEY_FILE, "delete the file and pressekit makes a new random key "
+        raise PressekitError(f"{UNSUBSCRIBE_KEY}: cannot read or create the unsubscribe key: {exc}") from exc
+    return _checked(key, UNSUBSCRIBE_KEY.as_posix(), "delete the file and pressekit makes a new random key "
                     "(unsubscribe links in messages sent before then stop working)")
 
 

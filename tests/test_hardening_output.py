@@ -17,7 +17,8 @@ from click.testing import CliRunner, Result
 
 from pressekit import output as output_module
 from pressekit.cli import main
-from pressekit.output import MARKER, OutputFile
+from pressekit.output import OutputFile
+from pressekit.paths import OUTPUT_MARKER as MARKER
 from pressekit.workers import Staging
 from sitekit import SIMPLE, write_photo, write_release, write_site
 

@@ -6,11 +6,12 @@ the e-mail to each recipient, `delivery` plans the jobs against the ledger and r
 `smtp` speaks to the server, `options` holds what they share (options, clock, report).
 """
 
+from ..paths import OUTBOX
 from .command import find_release, format_status, format_summary, load_site_config, send_release
 from .composer import Composer, envelope_sender
 from .delivery import RetryPolicy, shuffle_seed
 from .followup import send_followup
-from .options import EX_TEMPFAIL, OUTBOX, SendDeferred, SendOptions, SendReport, SystemClock
+from .options import EX_TEMPFAIL, SendDeferred, SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
 
 __all__ = [

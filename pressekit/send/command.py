@@ -46,18 +46,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cache import write_atomic
-from ..config import RELEASES_DIR, Config, load_config
+from ..config import Config, load_config
 from ..dkim import load_signer
 from ..errors import BuildFailed, PressekitError, SourceError, display_path
 from ..ledger import Delivery, Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
 from ..model import Release, lift_time
+from ..paths import OUTBOX, RELEASES_DIR, send_lock
 from ..progress import Report as Progress
 from ..recipients import Recipient, Suppressions, load_recipients
 from ..releases import find_bundles, load_release
 from ..unsubscribe import unsubscribe_secret
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
-from .options import EX_TEMPFAIL, OUTBOX, SendDeferred, SendOptions, SendReport, SystemClock
+from .options import EX_TEMPFAIL, SendDeferred, SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def _release_lock(root: Path, release_id: str) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: the ledger's transactions still keep rows consistent
         yield
         return
-    path = root / ".pressekit" / f"send-{release_id}.lock"
+    path = root / send_lock(release_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
         try:

@@ -19,6 +19,7 @@ from ..dkim import Signer
 from ..errors import BuildFailed, PressekitError, SourceError
 from ..mail import MailError
 from ..model import Release, Variant
+from ..paths import CACHE_DIR
 from ..progress import Report as Progress
 from ..recipients import Recipient, normalize_address
 from ..unsubscribe import unsubscribe_token
@@ -26,7 +27,6 @@ from ..unsubscribe import unsubscribe_token
 if TYPE_CHECKING:
     from ..subscriptions.audience import Audience
 
-PHOTO_CACHE = ".pressekit/cache"   # the build's cache (build.CACHE_DIR): variants made there are reused
 # Out-of-office replies and auto-responders (RFC 3834, Exchange) stay quiet for these.
 AUTOMATIC = (("Auto-Submitted", "auto-generated"), ("Precedence", "bulk"), ("X-Auto-Response-Suppress", "All"))
 
@@ -38,7 +38,7 @@ def release_photos(config: Config, release: Release,
 
     if not release.photos:
         return {}, {}
-    made = photos.make_variants([release], config, config.root / PHOTO_CACHE, jobs=1,
+    made = photos.make_variants([release], config, config.root / CACHE_DIR, jobs=1,
                                 progress=(lambda d, t: progress("Fotos", d, t)) if progress else None)
     if made.errors:
         raise BuildFailed(made.errors)

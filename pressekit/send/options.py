@@ -11,7 +11,6 @@ from ..errors import PressekitError, SourceError
 from ..ledger import Delivery
 
 EX_TEMPFAIL = 75
-OUTBOX = ".pressekit/outbox"
 
 
 # --- options, clock, report ---------------------------------------------------------------------

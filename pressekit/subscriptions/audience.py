@@ -20,7 +20,6 @@ from ..recipients import Recipient, address_key
 from .site import ServiceSite, load_service_site
 from .store import Store, Subscriber
 
-SOURCE_NAME = ".pressekit/subscribers.sqlite"
 
 
 class Audience:

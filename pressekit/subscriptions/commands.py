@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import BuildFailed, PressekitError, SourceError
 from ..ledger import forget_in_ledger, read_ledger
+from ..paths import OUTBOX
 from ..recipients import check_name, normalize_address
 from .forms import check_address
 from .mailer import send_confirmation
@@ -23,7 +24,6 @@ from .store import STATES, Signup, Store, Subscriber
 
 COLUMNS = ("email", "name", "medium", "state", "topics", "subscribed", "confirmed")
 IMPORT_COLUMNS = ("email", "name", "medium", "topics")
-OUTBOX = ".pressekit/outbox"
 
 
 # --- list, export -------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..errors import PressekitError
+from ..paths import SUBSCRIBERS
 
-STORE_PATH = ".pressekit/subscribers.sqlite"
 STATES = ("pending", "confirmed", "unsubscribed", "bounced")
 
 _SCHEMA = """
@@ -418,7 +418,7 @@ def _subscriber(row: tuple[object, ...]) -> Subscriber:
 
 
 def store_path(root: Path) -> Path:
-    return root / STORE_PATH
+    return root / SUBSCRIBERS
 
 
 def open_store(root: Path, secret: bytes) -> Store:
