@@ -16,12 +16,13 @@ from urllib.parse import urljoin, urlsplit
 
 from .config import Config
 from .errors import SourceError, display_path
-from .frontmatter import Node, decode_source, split_document
+from .frontmatter import Node, split_document
 from .markup import removed_html, render_html, strip_tags, summary_of
 from .model import Release, lift_time
 from .paths import RELEASES_DIR, RESERVED_IDS
 from .releases import find_bundles
 from .sitepages import find_pages, load_pages, missing_legal_pages, placeholders
+from .text import decode_utf8
 from .validate import validate_site
 
 MAX_TITLE = 120
@@ -89,7 +90,7 @@ def lint_release(release: Release, config: Config, by_id: dict[str, Release], fo
 
 def field_lines(source: Path) -> dict[str, int]:
     """The line of each top-level front-matter field of index.md (1 for a file that does not parse)."""
-    text, _ = decode_source(source.read_bytes(), "")
+    text, _ = decode_utf8(source.read_bytes(), "")
     doc, _ = split_document(text or "", "")
     fields: dict[str, Node] = doc.fields if doc else {}
     return {key: node.line for key, node in fields.items()}

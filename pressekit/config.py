@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import SourceError
 from .model import Contact, Rights, VariantRoles, variant_roles
-from .paths import CONFIG_NAME, RELEASES_DIR
+from .paths import CONFIG_NAME
+from .text import NOT_IN_LINE, decode_utf8
 
 
 
@@ -250,7 +251,6 @@ class _Reader:
 # Line breaks in any of their Unicode forms: a value that holds one could start a new line in a crontab,
 # a systemd unit or a mail header.
 _LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
 def text_problem(value: str, paragraphs: bool = False) -> tuple[str, str | None] | None:
@@ -264,7 +264,7 @@ def text_problem(value: str, paragraphs: bool = False) -> tuple[str, str | None]
         if paragraphs:
             return "contains a line break other than a plain new line", "separate paragraphs with an empty line"
         return "contains a line break; a single line is expected", None
-    if m := _CONTROL.search(value):
+    if m := NOT_IN_LINE.search(value):
         return (f"contains the control character U+{ord(m.group()):04X}",
                 "remove invisible characters pasted from another program")
     return None
@@ -278,11 +278,9 @@ def load_config(root: Path) -> tuple[Config | None, list[SourceError]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None, [SourceError(shown, 1, f"no {CONFIG_NAME} here", "run 'pressekit init' to create a site")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return None, [SourceError(shown, line, "the file is not UTF-8", "save it as UTF-8")]
+    text, errors = decode_utf8(raw, shown)
+    if text is None:
+        return None, errors
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -35,16 +35,6 @@ class Document:
     line: int = 1  # line of the opening '---'
 
 
-def decode_source(raw: bytes, shown: str) -> tuple[str | None, list[SourceError]]:
-    """Decode UTF-8 (a BOM is dropped); a non-UTF-8 file is an error naming the line."""
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return None, [SourceError(shown, line, f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
-                                  "save the file with UTF-8 encoding")]
-
-
 _ODD_BREAK = re.compile("[\u2028\u2029\x85]")  # line breaks to YAML and str.splitlines, not to editors
 _KEY = re.compile(r"\s*(?:-\s+)?([A-Za-z_][\w-]*)\s*:")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .addresses import ascii_domain
 from .errors import SourceError
+from .text import NOT_IN_LINE, decode_utf8
 
 COLUMNS = ("email", "name", "tags")
 MAX_NAME = 200
@@ -27,7 +28,6 @@ _LOCAL = re.compile(rf"{_ATEXT}+(\.{_ATEXT}+)*")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 # Characters that could end a quoted display name or smuggle a second address into To.
 _NAME_FORBIDDEN = re.compile(r'["<>@;\\]')
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def normalize_address(raw: str) -> str:
     """Return `local@domain` with the domain lower-case punycode; raise ValueError saying what is wrong."""
     if raw != raw.strip() or not raw:
         raise ValueError("is empty" if not raw.strip() else "has spaces around it")
-    if _CONTROL.search(raw) or any(c.isspace() for c in raw):
+    if NOT_IN_LINE.search(raw) or any(c.isspace() for c in raw):
         raise ValueError("contains a space or line break")
     if raw.count("@") != 1:
         raise ValueError("needs exactly one '@'")
@@ -91,7 +91,7 @@ def _punycode(domain: str) -> str:
 
 def check_name(name: str) -> str | None:
     """Return what is wrong with a display name (header injection, length), or None."""
-    if _CONTROL.search(name):
+    if NOT_IN_LINE.search(name):
         return "contains a line break or control character (that could add a header)"
     if m := _NAME_FORBIDDEN.search(name):
         return f"contains {m.group()!r}, which could smuggle an address into the To header"
@@ -109,11 +109,9 @@ def load_recipients(path: Path, shown: str) -> tuple[list[Recipient], list[Sourc
         raw = path.read_bytes()
     except OSError as exc:
         return [], [SourceError(shown, 1, f"cannot read the recipient list: {exc.strerror or exc}")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return [], [SourceError(shown, line, "the file is not UTF-8", "save the list as CSV UTF-8")]
+    text, errors = decode_utf8(raw, shown, "save the list as CSV UTF-8")
+    if text is None:
+        return [], errors
     rows, errors = _read_rows(text, shown)
     recipients = [r for r in (_recipient(row, line, shown, errors) for line, row in rows) if r]
     return _merge_duplicates(recipients, shown, errors), errors
@@ -174,7 +172,7 @@ def _recipient(row: dict[str, str], line: int, shown: str, errors: list[SourceEr
         errors.append(SourceError(shown, line, f"name {name!r} {problem}"))
         ok = False
     tags = tuple(t.strip() for t in re.split(r"[;,]", row.get("tags", "")) if t.strip())
-    if any(_CONTROL.search(t) for t in tags):
+    if any(NOT_IN_LINE.search(t) for t in tags):
         errors.append(SourceError(shown, line, "tags contain a line break or control character"))
         ok = False
     return Recipient(address, name, tags, line) if ok else None

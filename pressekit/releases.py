@@ -20,12 +20,12 @@ from .cache import file_stamp
 from .config import Config, load_config
 from .errors import BuildFailed, SourceError, display_path
 from .events import read_event
-from .frontmatter import Node, decode_source, split_document
+from .frontmatter import Node, split_document
 from .lifecycle import LIFECYCLE_PHOTO_FIELDS, check_corrections, check_photo_lifecycle, check_withdrawal
 from .markup import body_problems
 from .model import Attachment, Contact, Photo, Release, Rights
-from .paths import RELEASES_DIR, RESERVED_IDS, RESERVED_PATHS
-from .text import CONTROL, LINE_BREAKS, slugify
+from .paths import RELEASES_DIR, RESERVED_PATHS
+from .text import CONTROL, LINE_BREAKS, decode_utf8, slugify
 
 MAX_BODY_CHARS = 200_000
 MAX_BRACKETS = 2_000  # Python-Markdown's link parsing is quadratic in unmatched '['
@@ -172,7 +172,7 @@ def load_release(source: Path, config: Config) -> tuple[Release | None, list[Sou
     if source.is_symlink() and not source.resolve().is_relative_to(source.parent.resolve()):
         return None, [SourceError(shown, 1, "index.md is a link that leads outside the release folder",
                                   "copy the file into the release folder instead of linking it")]
-    text, errors = decode_source(source.read_bytes(), shown)
+    text, errors = decode_utf8(source.read_bytes(), shown)
     if text is None:
         return None, errors
     doc, errors = split_document(text, shown)

@@ -7,7 +7,6 @@ those moments.
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,20 +16,20 @@ from zoneinfo import ZoneInfo
 from .config import Config
 from .errors import PressekitError
 from .model import Release
+from .text import NOT_IN_LINE
 
 WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 # Whatever could end a line of a crontab or unit file, or hide text on a terminal.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def one_line(value: object) -> str:
     """`value` as text that cannot start a new line: line breaks and control characters become \\uXXXX."""
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+    return NOT_IN_LINE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
 
 
 def _site_path(site: Path) -> str:
     """The site folder for a schedule; raise PressekitError when its name would break the schedule's lines."""
-    if _UNSAFE.search(str(site)):
+    if NOT_IN_LINE.search(str(site)):
         raise PressekitError(f"the site folder {one_line(site)} has a line break or control character in its "
                              "path; a schedule cannot name it\n  hint: rename the folder")
     return str(site)

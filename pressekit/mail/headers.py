@@ -25,8 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import PressekitError
-from ..text import CONTROL, LINE_BREAKS
-from .plaintext import one_line
+from ..text import CONTROL, LINE_BREAKS, one_line
 
 MAX_LINE_OCTETS = 998
 _FOLD_AT = 78

@@ -28,11 +28,12 @@ from ..markup import absolutize
 from ..model import Contact, Photo, PhotoRights, Release, Rights, Variant
 from ..output import OutputFile
 from ..templates import make_environment, reporting_template_errors
+from ..text import one_line
 from .headers import (
     HeaderError, MailError, address_field, ascii_field, attachment_disposition, check_headers, parse_address,
     unstructured_field,
 )
-from .plaintext import html_to_blocks, one_line, text_lines
+from .plaintext import html_to_blocks, text_lines
 
 @dataclass(frozen=True)
 class EmailParts:

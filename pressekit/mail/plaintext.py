@@ -10,20 +10,15 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from ..text import one_line
+
 # Spaces that must not survive into a one-line text, and invisible characters that are dropped.
-_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
-_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 
 BULLETS = ("• ", "– ")
 _GROUPS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "pre", "blockquote", "div",
            "figure", "address"}
 _BREAKS = _GROUPS | {"li", "dt", "dd", "tr", "caption", "figcaption", "thead", "tbody", "tfoot", "br", "hr"}
 _SKIP = {"script", "style", "template"}
-
-
-def one_line(text: str) -> str:
-    """Return text on one line: odd spaces made plain, invisible characters dropped, runs collapsed."""
-    return " ".join(_INVISIBLE.sub("", _SPACES.sub(" ", text)).split())
 
 
 def text_lines(text: str) -> list[str]:

@@ -17,6 +17,7 @@ from ..errors import BuildFailed, PressekitError, SourceError
 from ..ledger import forget_in_ledger, read_ledger
 from ..paths import OUTBOX
 from ..recipients import check_name, normalize_address
+from ..text import decode_utf8
 from .forms import check_address
 from .mailer import send_confirmation
 from .site import ServiceSite
@@ -74,11 +75,12 @@ class ImportReport:
 def read_import(site: ServiceSite, store: Store, path: Path, shown: str) -> tuple[list[tuple[int, Signup]], list[SourceError]]:
     """Validate the whole file; return the new subscribers by line and every problem (warnings included)."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         return [], [SourceError(shown, 1, f"cannot read the file: {exc.strerror or exc}")]
-    except UnicodeDecodeError as exc:
-        return [], [SourceError(shown, 1, "the file is not UTF-8", "save the list as CSV UTF-8")]
+    text, errors = decode_utf8(raw, shown, "save the list as CSV UTF-8")
+    if text is None:
+        return [], errors
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";" if first.count(";") > first.count(",") else ",")
     problems: list[SourceError] = []
