@@ -19,9 +19,10 @@ from pathlib import Path, PurePosixPath
 from . import events, feeds, photos, search
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import Config
+from .dates import day, lift_time
 from .errors import display_path
 from .markup import render_html
-from .model import NEWS_WINDOW, Release, lift_time
+from .model import NEWS_WINDOW, Release
 from .output import OutputFile, Producer
 from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
 from .paths import CACHE_DIR, CONFIG_NAME
@@ -164,7 +165,7 @@ def _records(releases: list[Release], texts: search.TextCache, config: Config) -
 
 def _record(release: Release, body_html: str, config: Config) -> search.Record:
     local = release.published.astimezone(config.site.tz)
-    return search.Record(f"{release.id}/", release.title, f"{local:%d.%m.%Y}", body_html, release.subtitle,
+    return search.Record(f"{release.id}/", release.title, day(release.published, config.site.tz), body_html, release.subtitle,
                          release.tags, str(local.year))
 
 

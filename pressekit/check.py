@@ -15,10 +15,11 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from .config import Config
+from .dates import lift_time
 from .errors import SourceError, display_path
 from .frontmatter import Node, split_document
 from .markup import removed_html, render_html, strip_tags, summary_of
-from .model import Release, lift_time
+from .model import Release
 from .paths import RELEASES_DIR, RESERVED_IDS
 from .releases import find_bundles
 from .sitepages import find_pages, load_pages, missing_legal_pages, placeholders

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config
+from .dates import weekday_time_long
 from .frontmatter import Node
 from .model import Event, Release
 from .output import OutputFile
@@ -117,10 +118,7 @@ def _flag(node: Node | None, error: Error) -> bool:
 
 def termin_line(event: Event, tz: tzinfo) -> str:
     """'Mittwoch, 9. April 2025, 11:30 Uhr, Kreishaus Auenfeld, Sitzungssaal' (the e-mail's Termin line)."""
-    from babel.dates import format_datetime
-
-    when = format_datetime(event.start.astimezone(tz), "EEEE, d. MMMM y, HH:mm 'Uhr'", locale="de_DE")
-    return f"{when}, {event.location}"
+    return f"{weekday_time_long(event.start, tz)}, {event.location}"
 
 
 @dataclass(frozen=True)

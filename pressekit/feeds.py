@@ -38,8 +38,9 @@ from feedgen.util import xml_elem  # type: ignore[import-untyped]
 from lxml import etree  # type: ignore[import-untyped]
 
 from .config import Config
+from .dates import lift_time
 from .markup import absolutize, summary_of
-from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant, lift_time
+from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant
 from .output import OutputFile
 from .text import slugify
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -228,11 +228,6 @@ class Variant:
     width: int
     height: int
     size: int          # bytes
-
-
-def lift_time(value: datetime, tz: tzinfo) -> str:
-    """A time as embargoes are written in German: '15.01.2027, 10:00 Uhr', in the site's time zone."""
-    return value.astimezone(tz).strftime("%d.%m.%Y, %H:%M Uhr")
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ from urllib.parse import urlparse
 from jinja2 import Environment
 
 from .config import Config
+from .dates import day_span
 from .errors import display_path
 from .events import Entry, event_json_ld
 from .markup import summary_of
 from .model import Attachment, Contact, Photo, PhotoRights, Release, Rights, Variant
 from .output import OutputFile
 from .sitepages import SitePage
-from .text import slugify
 from .templates import reporting_template_errors
+from .text import slugify
 from .views import ReleaseView, View
 
 Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
@@ -90,8 +91,7 @@ class PageInfo:
 
 def _span(items: Sequence[Teaser], tz: tzinfo) -> str:
     """The dates an archive page covers, oldest to newest: '03.01.2019 – 28.02.2019'."""
-    first, last = items[0].release.published.astimezone(tz), items[-1].release.published.astimezone(tz)
-    return f"{first:%d.%m.%Y} – {last:%d.%m.%Y}" if first.date() != last.date() else f"{first:%d.%m.%Y}"
+    return day_span(items[0].release.published, items[-1].release.published, tz)
 
 
 def root_prefix(relpath: str) -> str:

@@ -8,14 +8,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from babel.dates import format_date, format_datetime
 from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound,
                     TemplatesNotFound, TemplateSyntaxError)
 
+from . import dates
 from .config import Config
 from .errors import BuildFailed, PressekitError, SourceError
 from .events import termin_line
-from .model import lift_time
 from .sitepages import SiteLinks
 from .theme import theme_dir
 
@@ -45,11 +44,11 @@ def make_environment(config: Config, links: SiteLinks = SiteLinks()) -> Environm
         return value.astimezone(tz)
 
     env.filters["local"] = local
-    env.filters["datum"] = lambda v: local(v).strftime("%d.%m.%Y")
-    env.filters["datum_lang"] = lambda v: format_date(local(v), "d. MMMM y", locale="de_DE")
-    env.filters["uhrzeit"] = lambda v: local(v).strftime("%H:%M")
-    env.filters["sperrfrist"] = lambda v: lift_time(v, tz)
-    env.filters["datum_zeit_lang"] = lambda v: format_datetime(local(v), "d. MMMM y, HH:mm 'Uhr'", locale="de_DE")
+    env.filters["datum"] = lambda v: dates.day(v, tz)
+    env.filters["datum_lang"] = lambda v: dates.day_long(v, tz)
+    env.filters["uhrzeit"] = lambda v: dates.clock(v, tz)
+    env.filters["sperrfrist"] = lambda v: dates.lift_time(v, tz)
+    env.filters["datum_zeit_lang"] = lambda v: dates.time_long(v, tz)
     env.filters["iso"] = lambda v: local(v).isoformat()
     env.filters["zahlwort"] = number_word
     env.filters["termin"] = lambda event: termin_line(event, tz)

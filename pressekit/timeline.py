@@ -11,14 +11,13 @@ import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from .config import Config
+from .dates import weekday_time
 from .errors import PressekitError
 from .model import Release
 from .text import NOT_IN_LINE
 
-WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 # Whatever could end a line of a crontab or unit file, or hide text on a terminal.
 
 
@@ -67,12 +66,6 @@ def plan_timeline(releases: list[Release], now: datetime) -> Timeline:
                     tuple(sorted(later, key=lambda c: (c.moment, c.release.id, c.what))))
 
 
-def german_datetime(value: datetime, tz: ZoneInfo) -> str:
-    """'Do 03.12.2026, 10:00 Uhr' in the site's time zone."""
-    local = value.astimezone(tz)
-    return f"{WEEKDAYS[local.weekday()]} {local:%d.%m.%Y, %H:%M} Uhr"
-
-
 def reason(release: Release) -> str:
     """Why a scheduled release is not online yet: 'Sperrfrist' or 'Meldungsdatum'."""
     return "Sperrfrist" if release.embargo is not None and release.embargo >= release.date else "Meldungsdatum"
@@ -81,16 +74,16 @@ def reason(release: Release) -> str:
 def format_timeline(timeline: Timeline, config: Config) -> str:
     """The human listing, in German."""
     tz = config.site.tz
-    out = [f"Zeitplan, Stand {german_datetime(timeline.now, tz)} ({one_line(config.site.timezone)})", ""]
+    out = [f"Zeitplan, Stand {weekday_time(timeline.now, tz)} ({one_line(config.site.timezone)})", ""]
     if timeline.scheduled:
         out.append("Geht online (mit dem ersten Build ab diesem Zeitpunkt):")
-        out.extend(f"  {german_datetime(r.published, tz)}  {reason(r):<13}  {one_line(r.id)}  {one_line(r.title)}"
+        out.extend(f"  {weekday_time(r.published, tz)}  {reason(r):<13}  {one_line(r.id)}  {one_line(r.title)}"
                    for r in timeline.scheduled)
     else:
         out.append("Keine Meldung mit Sperrfrist oder künftigem Datum.")
     if timeline.later:
         out += ["", "Wird entfernt (mit dem ersten Build ab diesem Zeitpunkt):"]
-        out.extend(f"  {german_datetime(c.moment, tz)}  {c.release.id}  {c.what}" for c in timeline.later)
+        out.extend(f"  {weekday_time(c.moment, tz)}  {c.release.id}  {c.what}" for c in timeline.later)
     if timeline.drafts:
         out += ["", "Entwürfe (erscheinen erst mit draft: false):"]
         out.extend(f"  {one_line(r.id)}  {one_line(r.title)}" for r in timeline.drafts)
@@ -128,7 +121,7 @@ def cron_lines(timeline: Timeline, config: Config, site: Path) -> str:
     ]
     for moment, ids in lift_times(timeline):
         local = _ceil_minute(moment.astimezone(config.site.tz))
-        out.append(f"# {german_datetime(moment, config.site.tz)}: {one_line(', '.join(ids))}")
+        out.append(f"# {weekday_time(moment, config.site.tz)}: {one_line(', '.join(ids))}")
         out.append(f"{local.minute} {local.hour} {local.day} {local.month} * {command}")
     if not timeline.scheduled and not timeline.later:
         out.append("# nothing scheduled")
@@ -165,5 +158,5 @@ def systemd_timer(timeline: Timeline, config: Config, site: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["Change", "Timeline", "plan_timeline", "format_timeline", "cron_lines", "systemd_timer", "german_datetime",
+__all__ = ["Change", "Timeline", "plan_timeline", "format_timeline", "cron_lines", "systemd_timer",
            "lift_times", "reason"]

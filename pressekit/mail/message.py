@@ -23,6 +23,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from ..config import Config
+from ..dates import embargo_prefix
 from ..errors import PressekitError, display_path
 from ..markup import absolutize
 from ..model import Contact, Photo, PhotoRights, Release, Rights, Variant
@@ -186,7 +187,7 @@ def subject_of(release: Release, config: Config) -> str:
     """The Subject: the title, prefixed `Sperrfrist DD.MM.YYYY HH:MM Uhr: ` under an embargo."""
     if release.embargo is None:
         return release.title
-    return f"Sperrfrist {release.embargo.astimezone(config.site.tz):%d.%m.%Y %H:%M} Uhr: {release.title}"
+    return f"{embargo_prefix(release.embargo, config.site.tz)}: {release.title}"
 
 
 def sender_of(config: Config) -> tuple[str, str]:

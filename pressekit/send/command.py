@@ -37,20 +37,20 @@ import difflib
 import os
 import re
 import smtplib
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import dates
 from ..cache import write_atomic
 from ..config import Config, load_config
+from ..dates import lift_time
 from ..dkim import load_signer
-from ..errors import BuildFailed, PressekitError, SourceError, display_path
-from ..ledger import Delivery, Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
-from ..model import Release, lift_time
+from ..errors import BuildFailed, PressekitError, display_path
+from ..ledger import Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
+from ..model import Release
 from ..paths import OUTBOX, RELEASES_DIR, send_lock
 from ..progress import Report as Progress
 from ..recipients import Recipient, Suppressions, load_recipients
@@ -58,7 +58,7 @@ from ..releases import find_bundles, load_release
 from ..unsubscribe import unsubscribe_secret
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
-from .options import EX_TEMPFAIL, SendDeferred, SendOptions, SendReport, SystemClock
+from .options import SendDeferred, SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def check_sendable(release: Release, now: datetime, embargo_ok: bool, tz: tzinfo
             raise PressekitError(f"{release.id} is under embargo until {lift} (Sperrfrist); it is sent before then "
                                  "only with --embargo, which puts the Sperrfrist into subject and body")
     elif release.date > now:
-        day = release.date.astimezone(tz).strftime("%d.%m.%Y")
+        day = dates.day(release.date, tz)
         raise PressekitError(f"{release.id} is dated {day}, later than now; it is not public yet\n"
                              "  hint: give it an embargo and send it ahead with --embargo")
 

@@ -19,18 +19,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from .. import dates
 from ..config import Config
+from ..dates import lift_time
 from ..dkim import Signer, load_signer
 from ..errors import BuildFailed, SourceError, display_path
 from ..ledger import Ledger, open_ledger, read_ledger
-from ..model import Photo, Release, lift_time
+from ..model import Photo, Release
 from ..progress import Report as Progress
 from ..recipients import Recipient
 from ..text import slugify
 from ..unsubscribe import unsubscribe_secret
+from .command import _dry_run, _load_config, _open_session, _rate, _release_lock, _suppressions, find_release
 from .composer import Composer, check_addressable, envelope_sender
 from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
-from .command import _dry_run, _load_config, _open_session, _rate, _release_lock, _suppressions, find_release
 from .options import SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
 
@@ -155,7 +157,7 @@ def make_followup(config: Config, release: Release, kind: str, photo_file: str, 
     """The follow-up message of `kind`; raise BuildFailed when the front matter does not say what to send."""
     shown = display_path(release.source, config.root)
     tz = config.site.tz
-    day = release.date.astimezone(tz).strftime("%d.%m.%Y")
+    day = dates.day(release.date, tz)
     if kind == "correction":
         if not release.corrections:
             raise BuildFailed([SourceError(shown, 1, "nothing to correct: the release has no corrections",
