@@ -6,7 +6,7 @@ Steps:
    and every page of pages/ (`sitepages`);
 3. choose what is public at `now` (drafts, future dates and embargoes are left out);
 4. make the photo variants and ZIPs (`photos`);
-5. render each release's page and e-mails (`render`, in worker processes);
+5. render each release's page and e-mails (`workers`, in worker processes);
 6. render list pages, feeds and sitemaps (`pages`, `feeds`);
 7. put the new files into output/ (`output.apply`): nothing is touched unless every step succeeded.
 
