@@ -38,7 +38,7 @@ import os
 import re
 import smtplib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +49,7 @@ from ..config import Config, load_config
 from ..dates import lift_time
 from ..dkim import load_signer
 from ..errors import BuildFailed, PressekitError, display_path
-from ..ledger import Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
+from ..ledger import Delivery, Ledger, LedgerDamaged, open_ledger, read_ledger, set_aside
 from ..model import Release
 from ..paths import OUTBOX, RELEASES_DIR, send_lock
 from ..progress import Report as Progress
@@ -57,8 +57,8 @@ from ..recipients import Recipient, Suppressions, load_recipients
 from ..releases import find_bundles, load_release
 from ..unsubscribe import unsubscribe_secret
 from .composer import Composer, check_addressable, envelope_sender, release_photos
-from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs, shuffle_seed
-from .options import SendDeferred, SendOptions, SendReport, SystemClock
+from .delivery import Clock, DeliveryLoop, Job, LoopResult, RetryPolicy, make_report, plan_jobs, shuffle_seed
+from .options import Selection, SendDeferred, SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
 
 if TYPE_CHECKING:
@@ -84,9 +84,9 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
 
             audience = open_audience(config, environ)
             stack.callback(audience.close)
-            recipients, report, suppressions = choose_subscribers(config, release, audience)
+            selection, suppressions = choose_subscribers(config, release, audience)
         else:
-            recipients, report, suppressions = choose_recipients(config, release, list_path, list_shown)
+            selection, suppressions = choose_recipients(config, release, list_path, list_shown)
         secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
         signer, problems = load_signer(config, environ)
         if problems:
@@ -94,40 +94,44 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
         composer = Composer(config, release, secret, *release_photos(config, release, progress), audience=audience,
                             signer=signer)
         if options.dry_run:
-            check_addressable(composer, recipients, list_shown)
-            return _dry_run(config, release, recipients, composer, options, report, now)  # --now dates a dry run
-        return _deliver(config, release, recipients, report, composer, options, list_shown, rate, clock, retry,
+            check_addressable(composer, list(selection.recipients), list_shown)
+            return _dry_run(config, release, selection, composer, options, now)  # --now dates a dry run
+        return _deliver(config, release, selection, composer, options, list_shown, rate, clock, retry,
                         progress, environ, suppressions)
 
 
-def _deliver(config: Config, release: Release, recipients: list[Recipient], report: SendReport,
-             composer: Composer, options: SendOptions, list_shown: str, rate: float, clock: Clock,
-             retry: RetryPolicy, progress: Progress | None, environ: Mapping[str, str],
-             suppressions: Suppressions) -> SendReport:
+def _deliver(config: Config, release: Release, selection: Selection, composer: Composer, options: SendOptions,
+             list_shown: str, rate: float, clock: Clock, retry: RetryPolicy, progress: Progress | None,
+             environ: Mapping[str, str], suppressions: Suppressions) -> SendReport:
     password = smtp_password(config.smtp, environ)
+    recipients = list(selection.recipients)
     with _release_lock(config.root, release.id):
-        if options.new_ledger:
-            if moved := set_aside(config.root, clock.now()):
-                report.set_aside = display_path(moved, config.root)
+        moved = set_aside(config.root, clock.now()) if options.new_ledger else None
         ledger = open_ledger(config.root)
         try:
-            report.recovered = ledger.recover_in_flight(release.id, clock.now())
-            jobs = plan_jobs(ledger, release, recipients, composer, options, report)
-            if jobs:
+            recovered = ledger.recover_in_flight(release.id, clock.now())
+            plan = plan_jobs(ledger, release, recipients, composer, options)
+            loop = LoopResult()
+            if plan.jobs:
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
                     _open_session(session)
                     composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
                     check_addressable(composer, [r for r in recipients if composer.smtputf8], list_shown)
-                    ledger.round_seed(release.id, report.round, shuffle_seed(release.id, report.round))
-                    ledger.add_pending(release.id, report.round, [j.new_delivery() for j in jobs], clock.now())
-                    DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
-                                 rate, progress, suppressions).run(jobs)
-            keys = {r.key for r in recipients}
-            report.open = {k: d for k, d in ledger.deliveries(release.id, report.round).items()
-                           if d.state != "sent" and k in keys}
+                    ledger.round_seed(release.id, plan.round, shuffle_seed(release.id, plan.round))
+                    ledger.add_pending(release.id, plan.round, [j.new_delivery() for j in plan.jobs], clock.now())
+                    loop = DeliveryLoop(ledger, session, envelope_sender(config), composer, release.id, clock, retry,
+                                        rate, progress, suppressions).run(plan.jobs)
+            open_rows = open_deliveries(ledger, release.id, plan.round, recipients)
         finally:
             ledger.close()
-    return report
+    return make_report(selection, plan, loop, recovered=recovered, open=open_rows,
+                       set_aside=display_path(moved, config.root) if moved else "")
+
+
+def open_deliveries(ledger: Ledger, key: str, round: int, recipients: list[Recipient]) -> dict[str, Delivery]:
+    """The rows of the round's recipients that are not sent (deferred, failed, unknown), as the ledger holds them."""
+    keys = {r.key for r in recipients}
+    return {k: d for k, d in ledger.deliveries(key, round).items() if d.state != "sent" and k in keys}
 
 
 def load_site_config(root: Path) -> Config:
@@ -190,8 +194,8 @@ def check_sendable(release: Release, now: datetime, embargo_ok: bool, tz: tzinfo
 
 
 def choose_recipients(config: Config, release: Release, list_path: Path,
-                      list_shown: str) -> tuple[list[Recipient], SendReport, Suppressions]:
-    """Validate the list and the suppression file; return who gets this release, a report of the rest and
+                      list_shown: str) -> tuple[Selection, Suppressions]:
+    """Validate the list and the suppression file; return who gets this release and who not, and
     the suppression list to consult again before each message."""
     recipients, problems = load_recipients(list_path, list_shown)
     suppressions = _suppressions(config)
@@ -199,32 +203,23 @@ def choose_recipients(config: Config, release: Release, list_path: Path,
     suppressed = suppressions.keys
     if any(not p.warning for p in problems):
         raise BuildFailed(problems)
-    report = SendReport(release.id, warnings=problems)
-    chosen = []
-    for r in recipients:
-        if r.key in suppressed:
-            report.suppressed += 1
-        elif not r.wants(release.tags):
-            report.other_tags += 1
-        else:
-            chosen.append(r)
-    report.listed = len(chosen)
-    return chosen, report, suppressions
+    chosen = [r for r in recipients if r.key not in suppressed and r.wants(release.tags)]
+    held = sum(1 for r in recipients if r.key in suppressed)
+    return Selection(release.id, tuple(chosen), suppressed=held, other_tags=len(recipients) - held - len(chosen),
+                     warnings=tuple(problems)), suppressions
 
 
 def choose_subscribers(config: Config, release: Release,
-                       audience: Audience) -> tuple[list[Recipient], SendReport, Suppressions]:
+                       audience: Audience) -> tuple[Selection, Suppressions]:
     """The confirmed subscribers whose topics meet the release's tags, less the suppression list."""
     chosen, other_topics = audience.recipients(release)
     suppressions = _suppressions(config)
     problems = suppressions.load()
     if any(not p.warning for p in problems):
         raise BuildFailed(problems)
-    report = SendReport(release.id, other_tags=other_topics, warnings=problems)
     recipients = [r for r in chosen if r.key not in suppressions.keys]
-    report.suppressed = len(chosen) - len(recipients)
-    report.listed = len(recipients)
-    return recipients, report, suppressions
+    return Selection(release.id, tuple(recipients), suppressed=len(chosen) - len(recipients), other_tags=other_topics,
+                     warnings=tuple(problems)), suppressions
 
 
 def _suppressions(config: Config) -> Suppressions:
@@ -232,25 +227,28 @@ def _suppressions(config: Config) -> Suppressions:
     return Suppressions(path, display_path(path, config.root) if path else "")
 
 
-def _dry_run(config: Config, release: Release, recipients: list[Recipient], composer: Composer,
-             options: SendOptions, report: SendReport, when: datetime) -> SendReport:
+def _dry_run(config: Config, release: Release, selection: Selection, composer: Composer,
+             options: SendOptions, when: datetime) -> SendReport:
     """Write what a real run would send to `.pressekit/outbox/<id>/`; the ledger is only read."""
     ledger = _read_for_dry_run(config.root, options.new_ledger)
     try:
-        jobs = plan_jobs(ledger, release, recipients, composer, options, report)
+        plan = plan_jobs(ledger, release, selection.recipients, composer, options)
     finally:
         if ledger:
             ledger.close()
     folder = config.root / OUTBOX / release.id
     for old in folder.glob("*.eml"):
         old.unlink()
+    return make_report(selection, plan, outbox=tuple(_write_outbox(folder, plan.jobs, composer, when)))
+
+
+def _write_outbox(folder: Path, jobs: Sequence[Job], composer: Composer, when: datetime) -> Iterator[Path]:
     width = len(str(len(jobs)))
     for n, job in enumerate(jobs, 1):
         name = re.sub(r"[^A-Za-z0-9._@+-]", "_", job.recipient.address)
         path = folder / f"{n:0{width}d}-{name}.eml"
         write_atomic(path, composer.message(job.recipient, job.message_id, when))  # CacheWriteError on a full disk
-        report.outbox.append(path)
-    return report
+        yield path
 
 
 def _read_for_dry_run(root: Path, new_ledger: bool) -> Ledger | None:

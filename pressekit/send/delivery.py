@@ -12,18 +12,19 @@ import heapq
 import random
 import smtplib
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import PressekitError
-from ..ledger import Ledger, NewDelivery
+from ..ledger import Delivery, Ledger, NewDelivery
 from ..model import Release
 from ..progress import Report as Progress
 from ..recipients import Recipient, Suppressions
 from .composer import Composer
-from .options import SendOptions, SendReport
+from .options import Selection, SendOptions, SendReport
 from .smtp import Outcome, SmtpFatal, SmtpSession
 
 
@@ -76,30 +77,61 @@ class Job:
         return NewDelivery(self.recipient.key, self.recipient.address, self.recipient.name, self.message_id)
 
 
-def plan_jobs(ledger: Ledger | None, release: Release, recipients: list[Recipient], composer: Composer,
-              options: SendOptions, report: SendReport) -> list[Job]:
-    """Return the messages this run sends: new, pending and deferred rows (and unknown when asked)."""
+@dataclass(frozen=True)
+class Plan:
+    """What a run sends, from the ledger: the round, and the messages not yet sent in it."""
+
+    round: int
+    new_round: bool
+    already: int                  # sent by an earlier run of this round
+    jobs: tuple[Job, ...]
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """What the delivery loop did beyond the ledger's rows: who was skipped while it ran, why it stopped."""
+
+    sent: int = 0
+    suppressed: int = 0           # unsubscribed while the run was under way
+    left: int = 0                 # subscribers who left while the run went on: not sent
+    stopped: str = ""             # why the run stopped early (server unreachable)
+
+
+def make_report(selection: Selection, plan: Plan, loop: LoopResult = LoopResult(), *, recovered: int = 0,
+                set_aside: str = "", open: Mapping[str, Delivery] | None = None,
+                outbox: tuple[Path, ...] = ()) -> SendReport:
+    """The report of a run from what each step returned and the ledger's open rows at its end."""
+    return SendReport(selection.release, plan.round, listed=len(selection.recipients), sent=loop.sent,
+                      already=plan.already, suppressed=selection.suppressed + loop.suppressed,
+                      other_tags=selection.other_tags, new_round=plan.new_round, recovered=recovered,
+                      outbox=outbox, warnings=selection.warnings, open=open or {}, stopped=loop.stopped,
+                      set_aside=set_aside, left=loop.left)
+
+
+def plan_jobs(ledger: Ledger | None, release: Release, recipients: Sequence[Recipient], composer: Composer,
+              options: SendOptions) -> Plan:
+    """The messages this run sends: new, pending and deferred rows (and unknown when asked), in the round's order."""
     latest = ledger.latest_round(release.id) if ledger else 0
     rows = ledger.deliveries(release.id, latest) if ledger and latest else {}
     keys = {r.key for r in recipients}
     unfinished = any(d.state in ("pending", "deferred") for k, d in rows.items() if k in keys)
-    report.round = max(latest, 1)
+    round, new_round = max(latest, 1), False
     if options.resend and latest and not unfinished:
-        report.round, report.new_round, rows = latest + 1, True, {}
+        round, new_round, rows = latest + 1, True, {}
     # `suppressed` rows: suppressed during an earlier run, but no longer on the suppression list.
     wanted = {"pending", "deferred", "suppressed"} | ({"unknown"} if options.retry_unknown else set())
-    jobs = []
-    for r in shuffled(recipients, shuffle_seed(release.id, report.round)):
+    jobs, already = [], 0
+    for r in shuffled(recipients, shuffle_seed(release.id, round)):
         row = rows.get(r.key)
         # `sending` is only seen read-only (dry run): the next real run turns it into `unknown`.
         state = None if row is None else "unknown" if row.state == "sending" else row.state
         if row is None:
-            jobs.append(Job(r, composer.message_id(r, report.round), report.round))
+            jobs.append(Job(r, composer.message_id(r, round), round))
         elif state in wanted:
-            jobs.append(Job(r, row.message_id, report.round))
+            jobs.append(Job(r, row.message_id, round))
         elif state == "sent":
-            report.already += 1
-    return jobs
+            already += 1
+    return Plan(round, new_round, already, tuple(jobs))
 
 
 def shuffle_seed(release_id: str, round: int) -> str:
@@ -117,17 +149,19 @@ def shuffled(recipients: Sequence[Recipient], seed: str) -> list[Recipient]:
 class DeliveryLoop:
     """The loop: one job at a time, retries due by backoff, every state committed before the next step."""
 
-    def __init__(self, ledger: Ledger, session: SmtpSession, sender: str, composer: Composer, report: SendReport,
+    def __init__(self, ledger: Ledger, session: SmtpSession, sender: str, composer: Composer, key: str,
                  clock: Clock, retry: RetryPolicy, rate: float, progress: Progress | None,
                  suppressions: Suppressions | None = None):
         self.ledger, self.session, self.sender, self.composer = ledger, session, sender, composer
         self.suppressions = suppressions or Suppressions(None)
-        self.report, self.clock, self.retry, self.progress = report, clock, retry, progress
+        self.key, self.clock, self.retry, self.progress = key, clock, retry, progress
+        self.result = LoopResult()
         self.limiter = RateLimiter(rate, clock)
         self.waiting: list[tuple[float, int, Job]] = []   # (due, order, job) of deferred jobs
         self.done = self.total = 0
 
-    def run(self, jobs: Sequence[Job]) -> None:
+    def run(self, jobs: Sequence[Job]) -> LoopResult:
+        """Send every job (the ledger holds each outcome); return who was skipped and why the run stopped."""
         queue, self.total = deque(jobs), len(jobs)
         self._progress()
         while queue or self.waiting:
@@ -139,13 +173,14 @@ class DeliveryLoop:
                 job = queue.popleft()
             if not self._attempt(job):
                 self._give_up([job, *queue, *(j for _, _, j in self.waiting)])
-                return
+                break
+        return self.result
 
     def _attempt(self, job: Job) -> bool:
         """Send one job and record the outcome; False when the server cannot be reached any more."""
         if job.recipient.key in self.suppressions.current():  # unsubscribed while this run was under way
             self._mark(job, "suppressed", f"on {self.suppressions.shown} since the run began")
-            self.report.suppressed += 1
+            self.result = replace(self.result, suppressed=self.result.suppressed + 1)
             self.done += 1
             self._progress()
             return True
@@ -153,8 +188,8 @@ class DeliveryLoop:
             return False
         self.limiter.wait()
         if not self.composer.still_wanted(job.recipient):  # asked after the wait: a subscriber may just have left
-            self.ledger.withdraw(self.report.release, job.round, job.recipient.key)
-            self.report.left += 1
+            self.ledger.withdraw(self.key, job.round, job.recipient.key)
+            self.result = replace(self.result, left=self.result.left + 1)
             self.done += 1
             self._progress()
             return True
@@ -184,22 +219,22 @@ class DeliveryLoop:
         # A transaction that reached the body was counted when it was marked `sending`.
         self._mark(job, state, outcome.reply, attempt=outcome.stage not in ("body", "build"))
         if state == "sent":
-            self.report.sent += 1
+            self.result = replace(self.result, sent=self.result.sent + 1)
         if final:
             self.done += 1
             self._progress()
 
     def _mark(self, job: Job, state: str, reply: str, attempt: bool = False) -> None:
-        self.ledger.mark(self.report.release, job.round, job.recipient.key, state, self.clock.now(), reply, attempt)
+        self.ledger.mark(self.key, job.round, job.recipient.key, state, self.clock.now(), reply, attempt)
 
     def _reconnect(self) -> bool:
         for n in range(self.retry.reconnects):
             try:
                 self.session.connect()
-                self.report.stopped = ""
+                self.result = replace(self.result, stopped="")
                 return True
             except (smtplib.SMTPException, OSError) as exc:
-                self.report.stopped = f"cannot reach the SMTP server {self.session.where}: {exc}"
+                self.result = replace(self.result, stopped=f"cannot reach the SMTP server {self.session.where}: {exc}")
                 if n + 1 < self.retry.reconnects:
                     self.clock.sleep(self.retry.backoff * 2 ** n)
         return False
@@ -207,7 +242,7 @@ class DeliveryLoop:
     def _give_up(self, jobs: list[Job]) -> None:
         """The server stays unreachable: leave every remaining job deferred for the next run."""
         for job in jobs:
-            self._mark(job, "deferred", f"not sent: {self.report.stopped}")
+            self._mark(job, "deferred", f"not sent: {self.result.stopped}")
         self.done += len(jobs)
         self._progress()
 

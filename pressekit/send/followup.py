@@ -30,10 +30,12 @@ from ..progress import Report as Progress
 from ..recipients import Recipient
 from ..text import slugify
 from ..unsubscribe import unsubscribe_secret
-from .command import _dry_run, _load_config, _open_session, _rate, _release_lock, _suppressions, find_release
+from .command import (
+    _dry_run, _load_config, _open_session, _rate, _release_lock, _suppressions, find_release, open_deliveries,
+)
 from .composer import Composer, check_addressable, envelope_sender
-from .delivery import Clock, DeliveryLoop, RetryPolicy, plan_jobs
-from .options import SendOptions, SendReport, SystemClock
+from .delivery import Clock, DeliveryLoop, LoopResult, RetryPolicy, make_report, plan_jobs
+from .options import Selection, SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
 
 KINDS = ("correction", "withdrawal", "takedown")
@@ -80,14 +82,9 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
     problems = suppressions.load()
     if any(not p.warning for p in problems):
         raise BuildFailed(problems)
-    report = SendReport(followup.key, warnings=problems)
-    recipients = []
-    for original in originals:
-        if original.recipient.key in suppressions.keys:
-            report.suppressed += 1
-        else:
-            recipients.append(original.recipient)
-    report.listed = len(recipients)
+    recipients = [o.recipient for o in originals if o.recipient.key not in suppressions.keys]
+    selection = Selection(followup.key, tuple(recipients), suppressed=len(originals) - len(recipients),
+                          warnings=tuple(problems))
     secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
     signer, problems = load_signer(config, environ)
     if problems:
@@ -97,28 +94,27 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
     keyed = composer.release
     if options.dry_run:
         check_addressable(composer, recipients, "the ledger")
-        return _dry_run(config, keyed, recipients, composer, options, report, now)  # --now dates a dry run
+        return _dry_run(config, keyed, selection, composer, options, now)  # --now dates a dry run
     password = smtp_password(config.smtp, environ)
     with _release_lock(config.root, followup.key):
         ledger = open_ledger(config.root)
         try:
-            report.recovered = ledger.recover_in_flight(followup.key, clock.now())
+            recovered = ledger.recover_in_flight(followup.key, clock.now())
             plain = replace(options, resend=False)  # a follow-up goes once; a new correction is a new key
-            jobs = plan_jobs(ledger, keyed, recipients, composer, plain, report)
-            if jobs:
+            plan = plan_jobs(ledger, keyed, recipients, composer, plain)
+            loop = LoopResult()
+            if plan.jobs:
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
                     _open_session(session)
                     composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
                     check_addressable(composer, [r for r in recipients if composer.smtputf8], "the ledger")
-                    ledger.add_pending(followup.key, report.round, [j.new_delivery() for j in jobs], clock.now())
-                    DeliveryLoop(ledger, session, envelope_sender(config), composer, report, clock, retry,
-                                 _rate(config, options), progress, suppressions).run(jobs)
-            keys = {r.key for r in recipients}
-            report.open = {k: d for k, d in ledger.deliveries(followup.key, report.round).items()
-                           if d.state != "sent" and k in keys}
+                    ledger.add_pending(followup.key, plan.round, [j.new_delivery() for j in plan.jobs], clock.now())
+                    loop = DeliveryLoop(ledger, session, envelope_sender(config), composer, followup.key, clock, retry,
+                                        _rate(config, options), progress, suppressions).run(plan.jobs)
+            open_rows = open_deliveries(ledger, followup.key, plan.round, recipients)
         finally:
             ledger.close()
-    return report
+    return make_report(selection, plan, loop, recovered=recovered, open=open_rows)
 
 
 def received_by(root: Path, release: Release) -> list[Original]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import PressekitError, SourceError
 from ..ledger import Delivery
+from ..recipients import Recipient
 
 EX_TEMPFAIL = 75
 
@@ -40,9 +42,20 @@ class SystemClock:
         return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Selection:
+    """Whom a run is for: the recipients chosen, and how many of the list were left out and why."""
+
+    release: str
+    recipients: tuple[Recipient, ...]
+    suppressed: int = 0           # on the suppression list
+    other_tags: int = 0           # no tag in common with the release
+    warnings: tuple[SourceError, ...] = ()
+
+
+@dataclass(frozen=True)
 class SendReport:
-    """What a run did and where the round stands, for the summary and the exit status."""
+    """What a run did and where the round stands, for the summary and the exit status: made once, at the end."""
 
     release: str
     round: int = 1
@@ -53,9 +66,9 @@ class SendReport:
     other_tags: int = 0
     new_round: bool = False
     recovered: int = 0            # rows a dead run left in flight, now `unknown`
-    outbox: list[Path] = field(default_factory=list)
-    warnings: list[SourceError] = field(default_factory=list)
-    open: dict[str, Delivery] = field(default_factory=dict)   # deferred/failed/unknown rows at the end
+    outbox: tuple[Path, ...] = ()
+    warnings: tuple[SourceError, ...] = ()
+    open: Mapping[str, Delivery] = field(default_factory=dict)   # deferred/failed/unknown rows at the end
     stopped: str = ""             # why the run stopped early (server unreachable)
     set_aside: str = ""           # where --new-ledger moved the damaged ledger
     left: int = 0                 # subscribers who left while the run went on: not sent
