@@ -13,21 +13,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import SourceError
 from .model import Contact, Rights, VariantRoles, variant_roles
 from .paths import CONFIG_NAME
+from .schema import keys, setting
 from .text import NOT_IN_LINE, decode_utf8
 
 
 
 @dataclass(frozen=True)
 class Site:
-    title: str
-    organisation: str
-    base_url: str
-    language: str = "de"
-    timezone: str = "Europe/Berlin"
-    description: str = ""
-    dateline: str = ""
-    per_page: int = 20
-    image: str = ""  # a picture in the site folder shown when a page has none of its own (og:image)
+    """[site]: the newsroom itself."""
+
+    title: str = setting("", "the newsroom's name, e.g. 'Pressestelle Landkreis Auenfeld'", required=True)
+    organisation: str = setting("", "who publishes: the author of feeds and JSON-LD", required=True)
+    base_url: str = setting("", "the public http(s) URL of output/, ending in '/'", required=True)
+    language: str = setting("de", "the language of the pages and feeds")
+    timezone: str = setting("Europe/Berlin", "the IANA time zone every date is shown in")
+    description: str = setting("", "one sentence for feeds and search engines")
+    dateline: str = setting("", "the place a release is datelined in when it names none")
+    per_page: int = setting(20, "releases per newsroom page")
+    image: str = setting("", "a JPEG or PNG in the site folder shown when a page has none of its own (og:image)")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -40,69 +43,81 @@ class Site:
 
 @dataclass(frozen=True)
 class Texts:
-    photo_notice: str = ""
-    reuse: str = ""
-    membership: str = ""
+    """[texts]: fixed paragraphs of the e-mail and the pages."""
+
+    photo_notice: str = setting("", "under the photos: how they may be used", paragraphs=True)
+    reuse: str = setting("", "how the release may be reused", paragraphs=True)
+    membership: str = setting("", "who the press office belongs to", paragraphs=True)
 
 
 @dataclass(frozen=True)
 class Boilerplate:
-    heading: str = ""
-    text: str = ""
+    """[boilerplate]: the "Über uns" paragraph under every release."""
+
+    heading: str = setting("", "its heading")
+    text: str = setting("", "its paragraphs", paragraphs=True)
 
 
 @dataclass(frozen=True)
 class VariantSpec:
-    name: str
-    width: int
-    credit: str  # "burn" or "metadata"
-    quality: int
+    """One of [photos] variants: a size every photo is made in."""
+
+    name: str = setting("", "a-z, 0-9, '-' and '_': the file name suffix", required=True)
+    width: int = setting(0, "the width in pixels (16-10000)", required=True)
+    credit: str = setting("burn", "'burn': the credit drawn into the picture; 'metadata': only in IPTC/XMP")
+    quality: int = setting(0, "JPEG quality 1-100; 0: 92 with the credit in metadata, else 85")
 
 
 @dataclass(frozen=True)
 class Feeds:
-    items: int = 50
-    websub_hub: str = ""
+    """[feeds]: RSS, Atom and JSON Feed."""
+
+    items: int = setting(50, "releases per feed")
+    websub_hub: str = setting("", "a WebSub hub to announce the feeds at")
 
 
 @dataclass(frozen=True)
 class Email:
-    sender: str = ""
-    layout: str = "presse-service"  # or "ots"
-    attach_photos: bool = False
-    attach_limit_mb: float = 10.0
-    links: bool = True              # Unterzeile, contact e-mail and a link block for editors (False: press-service layout)
+    """[email]: the release as e-mail."""
+
+    sender: str = setting("", "the From: address, e.g. 'Pressestelle <presse@example.org>'", toml="from")
+    layout: str = setting("presse-service", "'presse-service' or 'ots'")
+    attach_photos: bool = setting(False, "attach the web variant of each photo")
+    attach_limit_mb: float = setting(10.0, "the most the attached photos may weigh together")
+    links: bool = setting(True, "Unterzeile, contact e-mail and a link block for editors (false: press-service layout)")
 
 
 @dataclass(frozen=True)
 class Send:
-    rate: float = 60.0
-    suppress: str = ""
-    unsubscribe_mailto: str = ""
-    unsubscribe_url: str = ""
-    list_id: str = ""
-    max_age_days: float = 2.0     # `publish` never sends a release older than this automatically
+    """[send]: `pressekit send` and `publish`."""
+
+    rate: float = setting(60.0, "messages per minute; 0: unlimited")
+    suppress: str = setting("", "the CSV of addresses never to send to")
+    unsubscribe_mailto: str = setting("", "the List-Unsubscribe mailto: address")
+    unsubscribe_url: str = setting("", "the https:// one-click unsubscribe endpoint")
+    list_id: str = setting("", "the List-Id header")
+    max_age_days: float = setting(2.0, "`publish` never sends a release older than this automatically")
 
 
 @dataclass(frozen=True)
 class Subscriptions:
     """The subscription service (`pressekit service`); off while `url` is empty."""
 
-    url: str = ""                 # its public base URL, ending in '/'
-    confirm_hours: int = 48       # how long a confirmation link is valid
-    keep_ip_days: int = 30        # IP addresses in the audit trail are erased after this many days
-    mails_per_day: int = 3        # confirmation mails to one address within 24 hours
-    signups_per_hour: int = 10    # sign-up requests from one IP address within an hour
+    url: str = setting("", "its public base URL, ending in '/'")
+    confirm_hours: int = setting(48, "how long a confirmation link is valid")
+    keep_ip_days: int = setting(30, "IP addresses in the audit trail are erased after this many days")
+    mails_per_day: int = setting(3, "confirmation mails to one address within 24 hours")
+    signups_per_hour: int = setting(10, "sign-up requests from one IP address within an hour")
 
 
 @dataclass(frozen=True)
 class Dkim:
     """[dkim]: sign every sent message; the key comes from a file outside the site or the environment."""
 
-    domain: str = ""
-    selector: str = ""
-    key_file: str = ""   # a path outside the site, readable by its owner only
-    key_env: str = ""    # or the name of an environment variable holding the PEM key
+    domain: str = setting("", "the signing domain (d=)", required=True)
+    selector: str = setting("", "the DNS selector (s=), e.g. 'presse2026'", required=True)
+    key_file: str = setting("", "a path outside the site, readable by its owner only")
+    key_env: str = setting("", "or the name of an environment variable holding the PEM key")
     line: int = 1        # where [dkim] stands in pressekit.toml, for messages about the key
 
     @property
@@ -112,13 +127,15 @@ class Dkim:
 
 @dataclass(frozen=True)
 class Smtp:
-    host: str = "localhost"
-    port: int = 25
-    starttls: bool = False
-    tls: bool = False
-    username: str = ""
-    password_env: str = "PRESSEKIT_SMTP_PASSWORD"
-    timeout: float = 30.0
+    """[smtp]: the server `send` hands the messages to; the password only from the environment."""
+
+    host: str = setting("localhost", "the server's name")
+    port: int = setting(25, "its port")
+    starttls: bool = setting(False, "upgrade the connection with STARTTLS")
+    tls: bool = setting(False, "connect with TLS from the start (port 465)")
+    username: str = setting("", "the login name; none: no AUTH")
+    password_env: str = setting("PRESSEKIT_SMTP_PASSWORD", "the environment variable holding the password")
+    timeout: float = setting(30.0, "seconds to wait for the server")
 
 
 DEFAULT_VARIANTS = (
@@ -247,6 +264,14 @@ class _Reader:
                 self.error(where, f"[{name}] is missing the required key '{key}'")
         return {k: out.get(k, default) for k, (_, default) in fields.items()}
 
+    def read(self, cls: type, data: dict[str, Any], where: tuple[str, ...]) -> dict[str, Any]:
+        """Check one table against the settings of dataclass `cls`; return its field values (defaults filled in)."""
+        settings = keys(cls)
+        values = self.table(data, where, {k.toml: (k.kind, k.default) for k in settings},
+                            required=tuple(k.toml for k in settings if k.required),
+                            paragraphs=frozenset(k.toml for k in settings if k.paragraphs))
+        return {k.field: values[k.toml] for k in settings}
+
 
 # Line breaks in any of their Unicode forms: a value that holds one could start a new line in a crontab,
 # a systemd unit or a mail header.
@@ -302,11 +327,7 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
             r.error((key,), f"[{key}] must be a table")
             data = {**data, key: {}}
 
-    site = r.table(data.get("site", {}), ("site",), {
-        "title": (str, ""), "organisation": (str, ""), "base_url": (str, ""), "language": (str, "de"),
-        "timezone": (str, "Europe/Berlin"), "description": (str, ""), "dateline": (str, ""), "per_page": (int, 20),
-        "image": (str, ""),
-    }, required=("title", "organisation", "base_url"))
+    site = r.read(Site, data.get("site", {}), ("site",))
     if "site" not in data:
         r.error(("site",), "the [site] table is missing", "it needs title, organisation and base_url")
     if site["base_url"] and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", site["base_url"]):
@@ -326,33 +347,20 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         r.error(("site", "per_page"), "[site] per_page must be at least 1")
         site["per_page"] = 20
 
-    # the fixed texts and the boilerplate are paragraphs: one line each in the e-mail, split at blank lines
-    texts = r.table(data.get("texts", {}), ("texts",), {k: (str, "") for k in ("photo_notice", "reuse", "membership")},
-                    paragraphs=frozenset({"photo_notice", "reuse", "membership"}))
-    boiler = r.table(data.get("boilerplate", {}), ("boilerplate",), {"heading": (str, ""), "text": (str, "")},
-                     paragraphs=frozenset({"text"}))
-    contacts = tuple(
-        Contact(key, **r.table(value, ("contacts", key), {k: (str, "") for k in ("label", "name", "phone", "email")}))
-        for key, value in _named_tables(r, data, "contacts")
-    )
-    rights = tuple(
-        Rights(key, **r.table(value, ("rights", key), {"label": (str, ""), "copyright": (str, ""), "url": (str, "")},
-                              required=("label",)))
-        for key, value in _named_tables(r, data, "rights")
-    )
+    texts = r.read(Texts, data.get("texts", {}), ("texts",))
+    boiler = r.read(Boilerplate, data.get("boilerplate", {}), ("boilerplate",))
+    contacts = tuple(Contact(key, **r.read(Contact, value, ("contacts", key)))
+                     for key, value in _named_tables(r, data, "contacts"))
+    rights = tuple(Rights(key, **r.read(Rights, value, ("rights", key))) for key, value in _named_tables(r, data, "rights"))
     variants = _read_variants(r, data.get("photos", {}))
-    feeds = r.table(data.get("feeds", {}), ("feeds",), {"items": (int, 50), "websub_hub": (str, "")})
+    feeds = r.read(Feeds, data.get("feeds", {}), ("feeds",))
     if feeds["items"] < 1:
         r.error(("feeds", "items"), "[feeds] items must be at least 1")
         feeds["items"] = 50
-    email = r.table(data.get("email", {}), ("email",), {
-        "from": (str, ""), "layout": (str, "presse-service"), "attach_photos": (bool, False),
-        "attach_limit_mb": (float, 10.0), "links": (bool, True)})
+    email = r.read(Email, data.get("email", {}), ("email",))
     if email["layout"] not in ("presse-service", "ots"):
         r.error(("email", "layout"), f"[email] layout must be 'presse-service' or 'ots', not {email['layout']!r}")
-    send = r.table(data.get("send", {}), ("send",), {
-        "rate": (float, 60.0), "suppress": (str, ""), "unsubscribe_mailto": (str, ""),
-        "unsubscribe_url": (str, ""), "list_id": (str, ""), "max_age_days": (float, 2.0)})
+    send = r.read(Send, data.get("send", {}), ("send",))
     if send["unsubscribe_url"] and not send["unsubscribe_url"].startswith("https://"):
         r.error(("send", "unsubscribe_url"), "[send] unsubscribe_url must be an https:// URL")
     if send["unsubscribe_mailto"] and not send["unsubscribe_mailto"].startswith("mailto:"):
@@ -362,14 +370,11 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
         r.error(("smtp", "password"), "[smtp] password must not be in the file",
                 "put it in an environment variable and name that variable in password_env")
         smtp_data.pop("password")
-    smtp = r.table(smtp_data, ("smtp",), {
-        "host": (str, "localhost"), "port": (int, 25), "starttls": (bool, False), "tls": (bool, False),
-        "username": (str, ""), "password_env": (str, "PRESSEKIT_SMTP_PASSWORD"), "timeout": (float, 30.0)})
+    smtp = r.read(Smtp, smtp_data, ("smtp",))
     subscriptions = _read_subscriptions(r, data.get("subscriptions", {}))
     dkim = _read_dkim(r, data)
     if r.errors:
         return None, r.errors
-    email["sender"] = email.pop("from")
     config = Config(
         root=root, site=Site(**site), texts=Texts(**texts), boilerplate=Boilerplate(**boiler),
         contacts=contacts, rights=rights, variants=variants, feeds=Feeds(**feeds), email=Email(**email),
@@ -380,8 +385,7 @@ def parse_config(root: Path, data: dict[str, Any], lines: _Lines, shown: str) ->
 
 def _read_subscriptions(r: _Reader, data: dict[str, Any]) -> Subscriptions:
     defaults = Subscriptions()
-    values = r.table(data, ("subscriptions",), {name: (type(getattr(defaults, name)), getattr(defaults, name))
-                                                for name in defaults.__dataclass_fields__})
+    values = r.read(Subscriptions, data, ("subscriptions",))
     if values["url"] and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", values["url"]):
         r.error(("subscriptions", "url"), f"[subscriptions] url must be an http(s) URL, not {values['url']!r}")
     elif values["url"] and not values["url"].endswith("/"):
@@ -396,8 +400,7 @@ def _read_subscriptions(r: _Reader, data: dict[str, Any]) -> Subscriptions:
 def _read_dkim(r: _Reader, data: dict[str, Any]) -> Dkim:
     if "dkim" not in data:
         return Dkim()
-    d = r.table(data["dkim"], ("dkim",), {k: (str, "") for k in ("domain", "selector", "key_file", "key_env")},
-                required=("domain", "selector"))
+    d = r.read(Dkim, data["dkim"], ("dkim",))
     if bool(d["key_file"]) == bool(d["key_env"]):
         r.error(("dkim",), "[dkim] needs exactly one of key_file and key_env",
                 "key_file: a key outside the site, readable only by you; key_env: the name of a variable holding it")
@@ -447,8 +450,7 @@ def _read_variants(r: _Reader, photos: Any) -> tuple[VariantSpec, ...]:
         if not isinstance(item, dict):
             r.error(("photos", "variants"), f"[photos] variants[{i}] must be a table like {{ name = \"web\", width = 1200 }}")
             continue
-        v = r.table(item, ("photos", "variants"), {"name": (str, ""), "width": (int, 0), "credit": (str, "burn"),
-                                                   "quality": (int, 0)}, required=("name", "width"))
+        v = r.read(VariantSpec, item, ("photos", "variants"))
         if v["name"] and not re.fullmatch(r"[a-z0-9_-]+", v["name"]):
             r.error(("photos", "variants"), f"[photos] variants[{i}].name may hold only a-z, 0-9, '-' and '_'")
         if "width" in item and not 16 <= v["width"] <= 10000:

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
+from .schema import setting
+
 NEWS_WINDOW = timedelta(days=2)  # Google News lists articles of the last two days
 
 
@@ -17,10 +19,10 @@ class Contact:
     """A `[contacts.<key>]` entry of pressekit.toml."""
 
     key: str
-    label: str = ""
-    name: str = ""
-    phone: str = ""
-    email: str = ""
+    label: str = setting("", "how the contact is introduced, e.g. 'Pressesprecherin'")
+    name: str = setting("", "the person's name")
+    phone: str = setting("", "the phone number")
+    email: str = setting("", "the e-mail address")
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,9 @@ class Rights:
     """A `[rights.<key>]` entry of pressekit.toml: the usage terms photos are offered under."""
 
     key: str
-    label: str
-    copyright: str = ""
-    url: str = ""
+    label: str = setting("", "the usage terms in a few words, e.g. 'Frei für die Berichterstattung'", required=True)
+    copyright: str = setting("", "the copyright line; none: \"© <photographer or credit>\" in every output")
+    url: str = setting("", "where the full licence is written")
 
 
 # `source:` of a photo -> IPTC NewsCodes Digital Source Type (https://cv.iptc.org/newscodes/digitalsourcetype/)
