@@ -6,8 +6,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def with_hint(text: str, hint: str | None) -> str:
+    """The one way a problem is shown: its text, then `  hint: ...` on a line of its own when there is one."""
+    return f"{text}\n  hint: {hint}" if hint else text
+
+
 class PressekitError(Exception):
-    """Base of every error pressekit reports to the user (never with a traceback)."""
+    """Base of every error pressekit reports to the user (never with a traceback), with an optional hint."""
+
+    def __init__(self, message: str = "", hint: str | None = None):
+        super().__init__(message, hint)  # both in args, so that it survives pickling from a worker
+        self.message, self.hint = message, hint
+
+    def __str__(self) -> str:
+        return with_hint(self.message, self.hint)
 
 
 @dataclass(frozen=True, order=True)
@@ -22,10 +34,7 @@ class SourceError:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path  # line 0: a folder, not a line of a file
-        text = f"{where}: {'warning: ' if self.warning else ''}{self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+        return with_hint(f"{where}: {'warning: ' if self.warning else ''}{self.message}", self.hint)
 
 
 class BuildFailed(PressekitError):

@@ -30,7 +30,7 @@ def _site_path(site: Path) -> str:
     """The site folder for a schedule; raise PressekitError when its name would break the schedule's lines."""
     if NOT_IN_LINE.search(str(site)):
         raise PressekitError(f"the site folder {one_line(site)} has a line break or control character in its "
-                             "path; a schedule cannot name it\n  hint: rename the folder")
+                             "path; a schedule cannot name it", "rename the folder")
     return str(site)
 
 

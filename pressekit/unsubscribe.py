@@ -69,7 +69,7 @@ def unsubscribe_secret(config: Config, environ: Mapping[str, str]) -> bytes:
 def _checked(key: bytes, where: str, hint: str) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise PressekitError(f"{where}: the unsubscribe key has {len(key)} bytes, at least {MIN_KEY_BYTES} are "
-                             f"needed (a short key lets anyone forge unsubscribe links)\n  hint: {hint}")
+                             "needed (a short key lets anyone forge unsubscribe links)", hint)
     return key
 
 

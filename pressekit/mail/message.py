@@ -137,7 +137,7 @@ def find_release(releases: Sequence[Release], release_id: str) -> Release:
     ids = sorted(r.id for r in releases)
     close = difflib.get_close_matches(release_id, ids, n=1) or [i for i in ids if release_id and release_id in i][:1]
     hint = f"did you mean '{close[0]}'?" if close else "the id is the folder name under releases/"
-    raise PressekitError(f"no release with the id '{release_id}'\n  hint: {hint}")
+    raise PressekitError(f"no release with the id '{release_id}'", hint)
 
 
 # --- what the templates see --------------------------------------------------
@@ -196,8 +196,8 @@ def sender_of(config: Config) -> tuple[str, str]:
         return parse_address(config.email.sender, "pressekit.toml: [email] from")
     contact: Contact | None = config.contact(None)
     if contact is None or not contact.email:
-        raise MailError("the e-mail has no sender\n  hint: set [email] from in pressekit.toml, "
-                        "or give the first [contacts.*] an email")
+        raise MailError("the e-mail has no sender",
+                        "set [email] from in pressekit.toml, or give the first [contacts.*] an email")
     org = config.site.organisation
     name = f"{contact.label} {org}" if contact.label else (f"{contact.name}, {org}" if contact.name else org)
     return parse_address(formataddr((one_line(name), contact.email)), "the first contact's email")

@@ -19,7 +19,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..cache import file_stamp
 from ..config import Config, VariantSpec
-from ..errors import SourceError, display_path
+from ..errors import PressekitError, SourceError, display_path
 from ..model import Photo, Release
 from .meta import iim_warnings, text_warnings
 
@@ -39,12 +39,8 @@ _SIGNATURES = ((b"GIF8", "a GIF image"), (b"BM", "a BMP image"), (b"8BPS", "a Ph
                (b"%PDF", "a PDF document"), (b"\x00\x00\x01\x00", "an icon file"))
 
 
-class PhotoProblem(Exception):
+class PhotoProblem(PressekitError):
     """A source image that cannot be used; `message` completes "photos[i].file: <file> ..."."""
-
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message, hint)  # both in args, so that it survives pickling from a worker
-        self.message, self.hint = message, hint
 
 
 def _too_large() -> PhotoProblem:

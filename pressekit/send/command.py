@@ -162,7 +162,7 @@ def _bundle(root: Path, release_id: str) -> Path:
     if release_id not in bundles:
         close = difflib.get_close_matches(release_id, sorted(bundles), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"the id is the folder name under {RELEASES_DIR}/"
-        raise PressekitError(f"no release with the id '{release_id}'\n  hint: {hint}")
+        raise PressekitError(f"no release with the id '{release_id}'", hint)
     return bundles[release_id]
 
 
