@@ -15,14 +15,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pressekit"
 MAX_LINES = 400
 
 # Modules still over MAX_LINES, to be split by concept; the list shrinks, it never grows.
-OVER_LIMIT = {"pressekit.assemble", "pressekit.cli", "pressekit.config", "pressekit.feeds", "pressekit.releases",
+OVER_LIMIT = {"pressekit.assemble", "pressekit.config", "pressekit.feeds", "pressekit.releases",
               "pressekit.serve", "pressekit.subscriptions.store"}
 
 # The subpackages and the only modules outside them that enter them (through `__init__` alone).
 ENTRANCES = {
     "pressekit.mail": {"pressekit.cli", "pressekit.send.composer", "pressekit.send.followup",
                        "pressekit.subscriptions.mailer", "pressekit.validate", "pressekit.workers"},
-    "pressekit.send": {"pressekit.cli", "pressekit.subscriptions.mailer", "pressekit.subscriptions.publish"},
+    "pressekit.send": {"pressekit.cli_send", "pressekit.subscriptions.mailer", "pressekit.subscriptions.publish"},
     "pressekit.photos": {"pressekit.assemble", "pressekit.build", "pressekit.cli", "pressekit.send.composer",
                          "pressekit.validate"},
 }
