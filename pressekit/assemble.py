@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -38,11 +39,22 @@ Progress = Callable[[str, int, int], None]
 
 
 class Counts:
-    """What the group rendering did, for the build report."""
+    """Pages rendered and reused while the groups are made (the tally of one render_groups call)."""
 
     def __init__(self) -> None:
         self.rendered = 0
         self.reused = 0
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What rendering the groups gives the build: every group, the events' history, the releases' summaries."""
+
+    groups: Groups
+    history: events.History
+    summaries: dict[str, str]   # release id -> summary, for the next build's list pages
+    pages_rendered: int
+    pages_reused: int
 
 
 class _Groups:
@@ -73,14 +85,12 @@ def _source_key(path: Path | None) -> str:
 
 
 def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResult, now: datetime, preview: bool,
-                  previous: Groups, summaries: dict[str, str], staging: Path, report: Counts, jobs: int | None,
+                  previous: Groups, previous_summaries: dict[str, str], staging: Path, jobs: int | None,
                   progress: Progress | None, site_pages: list[SitePage] | None = None,
-                  history: events.History | None = None) -> tuple[Groups, events.History]:
-    """Render every group whose key changed into staging; return all groups and the events' new history.
-
-    summaries are updated in place.
-    """
+                  history: events.History | None = None) -> Rendered:
+    """Render every group whose key changed into staging; return all groups, the events' history and summaries."""
     site_pages = site_pages or []
+    summaries, report = dict(previous_summaries), Counts()
     links = site_links(site_pages)
     base = digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), preview, links)
     groups = _Groups(previous, staging)
@@ -128,9 +138,9 @@ def render_groups(config: Config, chosen: list[Release], made: photos.PhotoResul
     sitemap_key = digest(base, templates.of("sitemap.xml"), urls)
     if not groups.reuse("sitemap", sitemap_key):
         groups.put("sitemap", sitemap_key, [pages.sitemap(urls)])
-    for stale in set(summaries) - {r.id for r in chosen}:
-        del summaries[stale]
-    return groups.groups, history
+    public = {r.id for r in chosen}
+    return Rendered(groups.groups, history, {k: v for k, v in summaries.items() if k in public}, report.rendered,
+                    report.reused)
 
 
 def _start_search(config: Config, chosen: list[Release], site_pages: list[SitePage], base: str, groups: _Groups,

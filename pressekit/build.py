@@ -131,21 +131,21 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
     clock.lap(report, "photos")
     staging = prepare_staging(output, root)
     try:
-        from .assemble import Counts, copied_files, producers, render_groups
+        from .assemble import copied_files, producers, render_groups
         from .events import load_history, save_history
 
-        counts, summaries = Counts(), dict(previous.summaries) if previous else {}
         try:
-            groups, history = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
-                                            summaries, staging, counts, jobs, progress, site_pages, load_history(root))
+            rendered = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
+                                     previous.summaries if previous else {}, staging, jobs, progress, site_pages,
+                                     load_history(root))
         except OSError as exc:
             raise write_error(exc, root, staging, output) from exc
-        collisions = find_collisions(producers(config, chosen, groups))
+        collisions = find_collisions(producers(config, chosen, rendered.groups))
         if collisions:
             raise BuildFailed(collisions)
-        report.pages_rendered, report.pages_reused = counts.rendered, counts.reused
+        report.pages_rendered, report.pages_reused = rendered.pages_rendered, rendered.pages_reused
         clock.lap(report, "render")
-        state = _State(stamp, now, _schedule(releases), groups, summaries)
+        state = _State(stamp, now, _schedule(releases), rendered.groups, rendered.summaries)
         store.drop(state_name)  # an interrupted apply must not leave a state that claims the old output
         sources = {f.relpath: f.source for f in made.files if f.source is not None}
         sources.update(copied_files(config, chosen))
@@ -157,7 +157,7 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
     state.files = _file_stamps(output, state.manifest())
     store.save(state_name, state)
     if not preview:
-        save_history(root, history)
+        save_history(root, rendered.history)
         _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
     clock.lap(report, "write")
     return report
