@@ -80,7 +80,7 @@ def run(root: Path, rate: float, resend: bool = False) -> tuple[int, float]:
 
 def build_only(root: Path, count: int) -> float:
     """Seconds a message takes to build and header-check, without SMTP and ledger."""
-    from pressekit.config import load_config
+    from pressekit.config_file import load_config
 
     config, _ = load_config(root)
     assert config is not None

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
-from .config import Config, load_config
+from .config import Config
+from .config_file import load_config
 from .errors import BuildFailed
 from .lock import build_lock
 from .model import NEWS_WINDOW, Release, public_releases

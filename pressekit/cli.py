@@ -99,7 +99,7 @@ def check(site: Path, now: str | None, strict: bool, fmt: str) -> None:
 
 def _check_dkim(site: Path) -> tuple[Signer | None, list[SourceError]]:
     """Load the [dkim] key as `send` would (None without [dkim] or with a broken config)."""
-    from .config import load_config
+    from .config_file import load_config
     from .dkim import load_signer
 
     config, _ = load_config(site)

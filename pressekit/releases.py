@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .cache import file_stamp
-from .config import Config, load_config
+from .config import Config
+from .config_file import load_config
 from .errors import BuildFailed, SourceError, display_path
 from .events import read_event
 from .frontmatter import Node, split_document

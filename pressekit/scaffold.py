@@ -8,7 +8,9 @@ import shutil
 from datetime import date, datetime, time
 from pathlib import Path
 
-from .config import Config, load_config
+from .config import Config
+
+from .config_file import load_config
 from .errors import BuildFailed, PressekitError, display_path
 from .paths import RELEASES_DIR
 from .text import LINE_BREAKS, slugify

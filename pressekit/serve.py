@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import watchfiles
 from jinja2 import TemplateError, TemplateSyntaxError
 
-from .config import load_config
+from .config_file import load_config
 from .errors import BuildFailed, PressekitError, display_path
 from .paths import CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from jinja2 import TemplateSyntaxError
 
 from .cache import Store, file_stamp
-from .config import Config, load_config
+from .config import Config
+from .config_file import load_config
 from .errors import BuildFailed, SourceError, display_path
 from .model import Release, Variant, public_releases
 from .releases import ParseCache, load_releases

@@ -19,7 +19,7 @@ from pressekit.cli import main
 from pressekit.errors import PressekitError
 from pressekit.check import headings, linked_release
 from pressekit.releases import FIELDS, load_release, load_site
-from pressekit.config import load_config
+from pressekit.config_file import load_config
 from pressekit.scaffold import new_release
 from pressekit.serve import PreviewServer, error_page, inject_script, is_loopback, live_script
 import sitekit

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pressekit.build import build_site
-from pressekit.config import load_config
+from pressekit.config_file import load_config
 from pressekit.serve import PreviewServer
 from sitekit import SIMPLE, write_site
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pressekit.config import Boilerplate, Dkim, Email, Feeds, Send, Site, Smtp, Subscriptions, Texts, load_config
+from pressekit.config import Boilerplate, Dkim, Email, Feeds, Send, Site, Smtp, Subscriptions, Texts
+
+from pressekit.config_file import load_config
 from pressekit.model import Contact, Rights
 from pressekit.schema import keys
 

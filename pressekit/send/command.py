@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING
 
 from .. import dates
 from ..cache import write_atomic
-from ..config import Config, load_config
+from ..config import Config
+from ..config_file import load_config
 from ..dates import lift_time
 from ..dkim import load_signer
 from ..errors import BuildFailed, PressekitError, display_path

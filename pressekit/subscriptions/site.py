@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
-from ..config import Config, load_config
+from ..config import Config
+
+from ..config_file import load_config
 from ..errors import BuildFailed, PressekitError
 from ..releases import load_releases
 from ..text import slugify
