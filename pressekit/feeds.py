@@ -1,6 +1,6 @@
 """Feeds for journalists: RSS 2.0, Atom, JSON Feed 1.1, one RSS feed per tag, and the Google News sitemap.
 
-The only module importing feedgen. Every feed is built from the same `_Item` values, so the formats agree:
+The only module importing feedgen. Every feed is built from the same `FeedItem` values, so the formats agree:
 
 - link and GUID/id: the release's permanent URL; title; summary (`markup.summary_of`);
 - content: the subtitle (as a bold first paragraph), the body with absolute URLs, then every photo as a
@@ -23,14 +23,10 @@ from __future__ import annotations
 
 import html
 import json
-import mimetypes
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone, tzinfo
-from pathlib import PurePosixPath
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension  # type: ignore[import-untyped]
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
@@ -38,9 +34,11 @@ from feedgen.util import xml_elem  # type: ignore[import-untyped]
 from lxml import etree  # type: ignore[import-untyped]
 
 from .config import Config
-from .dates import lift_time
-from .markup import absolutize, summary_of
-from .model import NEWS_WINDOW, Contact, Photo, PhotoRights, Release, Rights, Variant
+from .feed_items import (
+    FeedAttachment, FeedItem, FeedPhoto, Variants, author_of, content_html, feed_item, last_update, mime_type, tag_page_url,
+)
+from .markup import summary_of
+from .model import NEWS_WINDOW, Release
 from .output import OutputFile
 from .text import slugify
 
@@ -52,68 +50,8 @@ MEDIA_NS = "http://search.yahoo.com/mrss/"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 NEWS_LIMIT = 1000                 # ... and at most 1,000 URLs per news sitemap
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-MIME_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
-              ".webp": "image/webp", ".tif": "image/tiff", ".tiff": "image/tiff"}
 # A tag (<b, </, <!) or an entity (&amp;, &#169;): text a reader would take for markup.
 _MARKUP_LIKE = re.compile(r"<[A-Za-z/!?]|&#?\w+;")
-
-Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
-
-
-@dataclass(frozen=True)
-class _File:
-    """One image file as the feeds link it: a made variant, or the original."""
-
-    name: str                # variant name, or "original"
-    url: str
-    mime_type: str
-    size: int
-    width: int | None = None
-    height: int | None = None
-
-
-@dataclass(frozen=True)
-class _FeedPhoto:
-    photo: Photo
-    rights: Rights
-    usage: PhotoRights
-    files: tuple[_File, ...]
-    web: _File               # the file shown in readers and sent as the RSS enclosure
-
-    @property
-    def copyright(self) -> str:
-        return self.usage.copyright
-
-    @property
-    def credit_line(self) -> str:
-        return f"{self.photo.labelled_caption} Foto: {self.photo.credit}"
-
-
-@dataclass(frozen=True)
-class _FeedAttachment:
-    """A download of a release (a PDF ...), as an enclosure."""
-
-    title: str
-    url: str
-    mime_type: str
-    size: int
-
-
-@dataclass(frozen=True)
-class _Item:
-    """A release as every feed shows it."""
-
-    release: Release
-    url: str
-    summary: str
-    content_html: str
-    published: datetime      # in the site's time zone
-    updated: datetime        # in the site's time zone; never before `published`
-    author: Contact | None
-    photos: tuple[_FeedPhoto, ...]
-    attachments: tuple[_FeedAttachment, ...] = ()
-
 
 # --- public API ---------------------------------------------------------------------------------
 
@@ -129,7 +67,7 @@ def render_feeds(releases: Sequence[Release], config: Config, variants: Variants
     """
     public = [r for r in releases if r.is_public(now)]
     ordered = sorted(public, key=lambda r: (r.published, r.id), reverse=True)
-    items = [_item(r, config, variants, body_html(r)) for r in ordered]
+    items = [feed_item(r, config, variants, body_html(r)) for r in ordered]
     newest = items[: config.feeds.items]
     base = config.site.base_url
     files = []
@@ -164,83 +102,7 @@ def feed_links(config: Config) -> list[tuple[str, str, str]]:
 
 def tag_feed_url(config: Config, tag: str) -> str:
     """The absolute URL of a tag's RSS feed, themen/<slug>/feed.xml."""
-    return f"{_tag_page_url(config, tag)}{RSS_PATH}"
-
-
-# --- items --------------------------------------------------------------------------------------
-
-
-def _tag_page_url(config: Config, tag: str) -> str:
-    return f"{config.site.base_url}themen/{slugify(tag)}/"
-
-
-WITHDRAWN_PREFIX = "ZURÜCKGEZOGEN: "
-
-
-def _item(release: Release, config: Config, variants: Variants, body: str) -> _Item:
-    tz = config.site.tz
-    url = config.release_url(release.id)
-    published = release.published.astimezone(tz)
-    if release.withdrawn is not None:  # same GUID, the reason instead of the text, no photos
-        withdrawn = replace(release, title=WITHDRAWN_PREFIX + release.title)
-        reason = release.withdrawn.reason
-        return _Item(withdrawn, url, reason, f"<p>{html.escape(reason)}</p>", published,
-                     max(release.withdrawn.date, release.published).astimezone(tz), release.contact, ())
-    photos = tuple(_feed_photo(release, p, config, variants.get((release.id, p.file), ())) for p in release.photos)
-    modified = release.modified
-    updated = max(modified, release.published).astimezone(tz) if modified else published
-    attachments = tuple(_FeedAttachment(a.title, url + quote(a.file), _mime_type(a.file), a.path.stat().st_size)
-                        for a in release.attachments)
-    return _Item(release, url, summary_of(release.summary, body), _content_html(release, body, url, photos, tz),
-                 published, updated, release.contact, photos, attachments)
-
-
-def _feed_photo(release: Release, photo: Photo, config: Config, made: tuple[Variant, ...]) -> _FeedPhoto:
-    base = config.site.base_url
-    if made:
-        files = tuple(_File(v.name, base + quote(v.relpath), _mime_type(v.relpath), v.size, v.width, v.height)
-                      for v in made)
-        picked = config.roles.pick(made)
-        assert picked is not None
-        web = files[made.index(picked.web)]
-    else:
-        web = _File("original", f"{base}{release.id}/{quote(photo.file)}", _mime_type(photo.file),
-                    photo.path.stat().st_size)
-        files = (web,)
-    return _FeedPhoto(photo, photo.rights, photo.usage, files, web)
-
-
-def _mime_type(path: str) -> str:
-    suffix = PurePosixPath(path).suffix.lower()
-    return MIME_TYPES.get(suffix) or mimetypes.types_map.get(suffix, "application/octet-stream")
-
-
-def _content_html(release: Release, body: str, url: str, photos: tuple[_FeedPhoto, ...], tz: tzinfo) -> str:
-    """Correction notes, subtitle, body (absolute URLs) and one figure per photo, as one HTML fragment."""
-    parts = [f"<p><strong>Korrektur vom {lift_time(c.date, tz)}:</strong> {html.escape(c.text)}</p>"
-             for c in reversed(release.corrections)]
-    parts += [f"<p><strong>{html.escape(release.subtitle)}</strong></p>"] if release.subtitle else []
-    parts.append(absolutize(body, url))
-    for p in photos:
-        size = f' width="{p.web.width}" height="{p.web.height}"' if p.web.width else ""
-        parts.append(f'<figure><img src="{html.escape(p.web.url)}" alt="{html.escape(p.photo.alt)}"{size}>'
-                     f"<figcaption>{html.escape(p.credit_line)}</figcaption></figure>")
-    return "\n".join(parts)
-
-
-def _last_update(items: Sequence[_Item], config: Config) -> datetime:
-    """When a feed last changed: its newest item update; the epoch for an empty feed (never the clock)."""
-    return max((i.updated for i in items), default=EPOCH.astimezone(config.site.tz))
-
-
-def _author(contact: Contact | None) -> dict[str, str] | None:
-    """The contact as feed author: name (else its label) and e-mail address, when it has them."""
-    if contact is None or not (contact.name or contact.label):
-        return None
-    author = {"name": contact.name or contact.label}
-    if contact.email:
-        author["email"] = contact.email
-    return author
+    return f"{tag_page_url(config, tag)}{RSS_PATH}"
 
 
 # --- RSS 2.0 and Atom via feedgen ----------------------------------------------------------------
@@ -266,8 +128,8 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
     """Item level: one media:group per photo (feedgen's media extension writes only media:content)."""
 
     def __init__(self) -> None:
-        self.photos: tuple[_FeedPhoto, ...] = ()
-        self.attachments: tuple[_FeedAttachment, ...] = ()
+        self.photos: tuple[FeedPhoto, ...] = ()
+        self.attachments: tuple[FeedAttachment, ...] = ()
         self.updated: datetime | None = None
 
     def extend_atom(self, entry: Any) -> Any:
@@ -291,7 +153,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         return item
 
 
-def _media_group(parent: Any, photo: _FeedPhoto) -> None:
+def _media_group(parent: Any, photo: FeedPhoto) -> None:
     """media:group: every file as media:content (the web one isDefault), then title, caption, credit, rights."""
     group = xml_elem(f"{{{MEDIA_NS}}}group", parent)
     for f in photo.files:
@@ -336,12 +198,12 @@ def _rss_title(title: str) -> str:
     return html.escape(title, quote=False) if _MARKUP_LIKE.search(title) else title
 
 
-def _rss(items: Sequence[_Item], config: Config, title: str, link: str, self_url: str) -> bytes:
+def _rss(items: Sequence[FeedItem], config: Config, title: str, link: str, self_url: str) -> bytes:
     """An RSS 2.0 channel with content:encoded, one enclosure per item and Media RSS."""
     fg = _generator(config, self_url, link, "application/rss+xml")
     fg.title(_rss_title(title))
     fg.description(config.site.description or title)
-    fg.lastBuildDate(_last_update(items, config))
+    fg.lastBuildDate(last_update(items, config))
     for item in items:
         entry = fg.add_entry(order="append")
         entry.title(_rss_title(item.release.title))
@@ -350,10 +212,10 @@ def _rss(items: Sequence[_Item], config: Config, title: str, link: str, self_url
         entry.description(html.escape(item.summary, quote=False))  # an RSS description is HTML
         entry.content(item.content_html)  # escaped, never CDATA: "]]>" in a text would end the section
         entry.published(item.published)
-        if author := _author(item.author):
+        if author := author_of(item.author):
             entry.author(author)  # RSS writes it only with an e-mail address
         for tag in item.release.tags:
-            entry.category(term=tag, scheme=_tag_page_url(config, tag))
+            entry.category(term=tag, scheme=tag_page_url(config, tag))
         # RSS allows one enclosure: the first photo, else the first attachment (Atom and JSON list them all)
         if first := (item.photos[0].web if item.photos else item.attachments[0] if item.attachments else None):
             entry.enclosure(first.url, str(first.size), first.mime_type)
@@ -361,7 +223,7 @@ def _rss(items: Sequence[_Item], config: Config, title: str, link: str, self_url
     return bytes(fg.rss_str(pretty=True))
 
 
-def _atom(items: Sequence[_Item], config: Config) -> bytes:
+def _atom(items: Sequence[FeedItem], config: Config) -> bytes:
     """The Atom feed: text title and summary, HTML content, link rel="enclosure" per photo, Media RSS."""
     base = config.site.base_url
     fg = _generator(config, base + ATOM_PATH, base, "application/atom+xml")
@@ -370,7 +232,7 @@ def _atom(items: Sequence[_Item], config: Config) -> bytes:
     if config.site.description:
         fg.subtitle(config.site.description)
     fg.author(name=config.site.organisation, uri=base)
-    fg.updated(_last_update(items, config))
+    fg.updated(last_update(items, config))
     for item in items:
         entry = fg.add_entry(order="append")
         entry.id(item.url)
@@ -381,18 +243,18 @@ def _atom(items: Sequence[_Item], config: Config) -> bytes:
         entry.content(item.content_html, type="html")
         entry.published(item.published)
         entry.updated(item.updated)
-        if author := _author(item.author):
+        if author := author_of(item.author):
             entry.author(author)
         for tag in item.release.tags:
-            entry.category(term=tag, scheme=_tag_page_url(config, tag))
+            entry.category(term=tag, scheme=tag_page_url(config, tag))
         entry.pressekit.photos, entry.pressekit.attachments = item.photos, item.attachments
     return bytes(fg.atom_str(pretty=True))
 
 
-def _tag_feeds(items: Sequence[_Item], config: Config, parts: Collection[str] | None = None) -> list[OutputFile]:
+def _tag_feeds(items: Sequence[FeedItem], config: Config, parts: Collection[str] | None = None) -> list[OutputFile]:
     """themen/<slug>/feed.xml for every tag; a tag's name is its spelling in the newest release."""
     names: dict[str, str] = {}
-    tagged: dict[str, list[_Item]] = {}
+    tagged: dict[str, list[FeedItem]] = {}
     for item in items:
         for tag in item.release.tags:
             names.setdefault(slugify(tag), tag)
@@ -403,7 +265,7 @@ def _tag_feeds(items: Sequence[_Item], config: Config, parts: Collection[str] | 
             continue
         tag = names[slug]
         title = f"{config.site.title}: {tag}"
-        data = _rss(tagged[slug][: config.feeds.items], config, title, _tag_page_url(config, tag),
+        data = _rss(tagged[slug][: config.feeds.items], config, title, tag_page_url(config, tag),
                     tag_feed_url(config, tag))
         files.append(OutputFile(f"themen/{slug}/{RSS_PATH}", data))
     return files
@@ -412,7 +274,7 @@ def _tag_feeds(items: Sequence[_Item], config: Config, parts: Collection[str] | 
 # --- JSON Feed 1.1 ------------------------------------------------------------------------------
 
 
-def _json_feed(items: Sequence[_Item], config: Config) -> bytes:
+def _json_feed(items: Sequence[FeedItem], config: Config) -> bytes:
     """JSON Feed 1.1 with attachments for every photo variant and a `_pressekit` object per item."""
     site = config.site
     feed: dict[str, Any] = {
@@ -434,7 +296,7 @@ def _json_feed(items: Sequence[_Item], config: Config) -> bytes:
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _json_item(item: _Item) -> dict[str, Any]:
+def _json_item(item: FeedItem) -> dict[str, Any]:
     release = item.release
     data: dict[str, Any] = {"id": item.url, "url": item.url, "title": release.title}
     if item.summary:
@@ -442,7 +304,7 @@ def _json_item(item: _Item) -> dict[str, Any]:
     data["content_html"] = item.content_html
     data["date_published"] = item.published.isoformat()
     data["date_modified"] = item.updated.isoformat()
-    if author := _author(item.author):
+    if author := author_of(item.author):
         data["authors"] = [{"name": author["name"], **({"url": f"mailto:{author['email']}"} if "email" in author else {})}]
     if release.tags:
         data["tags"] = list(release.tags)
@@ -460,7 +322,7 @@ def _json_item(item: _Item) -> dict[str, Any]:
     return data
 
 
-def _json_photo(photo: _FeedPhoto) -> dict[str, Any]:
+def _json_photo(photo: FeedPhoto) -> dict[str, Any]:
     usage = photo.usage
     return {
         "caption": photo.photo.labelled_caption,
@@ -478,7 +340,7 @@ def _json_photo(photo: _FeedPhoto) -> dict[str, Any]:
 # --- Google News sitemap ------------------------------------------------------------------------
 
 
-def _news_sitemap(items: Sequence[_Item], config: Config, now: datetime) -> bytes | None:
+def _news_sitemap(items: Sequence[FeedItem], config: Config, now: datetime) -> bytes | None:
     """news-sitemap.xml: the releases published in the two days up to `now`, newest first.
 
     None when there are none: the schema requires at least one <url>, so the file is left out.
