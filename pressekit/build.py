@@ -132,7 +132,8 @@ def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: 
     clock.lap(report, "photos")
     staging = prepare_staging(output, root)
     try:
-        from .assemble import copied_files, producers, render_groups
+        from .assemble import copied_files, render_groups
+        from .owners import producers
         from .events import load_history, save_history
 
         try:

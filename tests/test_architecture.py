@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pressekit"
 MAX_LINES = 400
 
 # Modules still over MAX_LINES, to be split by concept; the list shrinks, it never grows.
-OVER_LIMIT = {"pressekit.assemble", "pressekit.releases",
+OVER_LIMIT = {"pressekit.releases",
               "pressekit.serve", "pressekit.subscriptions.store"}
 
 # The subpackages and the only modules outside them that enter them (through `__init__` alone).
