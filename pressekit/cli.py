@@ -192,7 +192,8 @@ def timeline(site: Path, now: str | None, schedule: str | None) -> None:
               help="Address to listen on; anything but loopback shows drafts to the network.")
 def serve(site: Path, now: str | None, port: int, host: str) -> None:
     """Build a preview (drafts and embargoed releases included), serve it and reload on every change."""
-    from .serve import PreviewServer, is_loopback
+    from .preview_pages import is_loopback
+    from .serve import PreviewServer
 
     fixed = parse_now(now) if now else None
     if not is_loopback(host):

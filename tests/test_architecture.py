@@ -15,8 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pressekit"
 MAX_LINES = 400
 
 # Modules still over MAX_LINES, to be split by concept; the list shrinks, it never grows.
-OVER_LIMIT = {"pressekit.releases",
-              "pressekit.serve", "pressekit.subscriptions.store"}
+OVER_LIMIT = {"pressekit.releases", "pressekit.subscriptions.store"}
 
 # The subpackages and the only modules outside them that enter them (through `__init__` alone).
 ENTRANCES = {
@@ -31,7 +30,7 @@ ENTRANCES = {
 LIBRARIES = {
     "feedgen": {"pressekit.feeds"},
     "PIL": {"pressekit.photos.check", "pressekit.photos.image", "pressekit.photos.variants"},
-    "jinja2": {"pressekit.templates", "pressekit.pages", "pressekit.views", "pressekit.validate", "pressekit.serve",
+    "jinja2": {"pressekit.templates", "pressekit.pages", "pressekit.views", "pressekit.validate", "pressekit.preview_pages",
                "pressekit.mail.message", "pressekit.subscriptions.site"},
     "email": {"pressekit.mail.headers", "pressekit.mail.message", "pressekit.send.composer", "pressekit.bounces",
               "pressekit.subscriptions.mailer"},

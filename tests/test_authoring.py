@@ -21,7 +21,8 @@ from pressekit.check import headings, linked_release
 from pressekit.releases import FIELDS, load_release, load_site
 from pressekit.config_file import load_config
 from pressekit.scaffold import new_release
-from pressekit.serve import PreviewServer, error_page, inject_script, is_loopback, live_script
+from pressekit.preview_pages import error_page, inject_script, is_loopback, live_script
+from pressekit.serve import PreviewServer
 import sitekit
 from sitekit import CONFIG, SIMPLE, write_legal_pages, write_photo, write_release
 
