@@ -16,7 +16,7 @@ from .model import DIGITAL_SOURCE_TYPES, Correction, Withdrawal
 
 
 class _Validator(Protocol):
-    """What these checks use of the release validator (`releases`): its error collection and field readers."""
+    """What these checks use of the release validator (`release_fields`): its error collection and field readers."""
 
     def error(self, line: int, message: str, hint: str | None = None) -> None: ...
 

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pressekit"
 MAX_LINES = 400
 
 # Modules still over MAX_LINES, to be split by concept; the list shrinks, it never grows.
-OVER_LIMIT = {"pressekit.releases", "pressekit.subscriptions.store"}
+OVER_LIMIT = {"pressekit.subscriptions.store"}
 
 # The subpackages and the only modules outside them that enter them (through `__init__` alone).
 ENTRANCES = {
@@ -39,7 +39,7 @@ LIBRARIES = {
 }
 
 # Release validation: the mail package renders validated values and never reaches these.
-VALIDATION = {"pressekit.releases", "pressekit.validate", "pressekit.check"}
+VALIDATION = {"pressekit.releases", "pressekit.release_fields", "pressekit.validate", "pressekit.check"}
 
 
 def module_name(path: Path) -> str:

@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from pressekit.cli import main
 from pressekit.errors import PressekitError
 from pressekit.check import headings, linked_release
-from pressekit.releases import FIELDS, load_release, load_site
+from pressekit.release_fields import FIELDS
+from pressekit.releases import load_release, load_site
 from pressekit.config_file import load_config
 from pressekit.scaffold import new_release
 from pressekit.preview_pages import error_page, inject_script, is_loopback, live_script
