@@ -77,7 +77,7 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
     config, release = load_release_to_send(root, release_id, now)
     check_sendable(release, now, options.embargo, config.site.tz)
     release = release.at(now)  # with its corrections, without expired photos
-    rate = _rate(config, options)
+    rate = send_rate(config, options)
     with contextlib.ExitStack() as stack:
         audience = None
         if list_path is None:  # the subscribers of the site
@@ -96,7 +96,7 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
                             signer=signer)
         if options.dry_run:
             check_addressable(composer, list(selection.recipients), list_shown)
-            return _dry_run(config, release, selection, composer, options, now)  # --now dates a dry run
+            return dry_run(config, release, selection, composer, options, now)  # --now dates a dry run
         return _deliver(config, release, selection, composer, options, list_shown, rate, clock, retry,
                         progress, environ, suppressions)
 
@@ -106,7 +106,7 @@ def _deliver(config: Config, release: Release, selection: Selection, composer: C
              environ: Mapping[str, str], suppressions: Suppressions) -> SendReport:
     password = smtp_password(config.smtp, environ)
     recipients = list(selection.recipients)
-    with _release_lock(config.root, release.id):
+    with release_lock(config.root, release.id):
         moved = set_aside(config.root, clock.now()) if options.new_ledger else None
         ledger = open_ledger(config.root)
         try:
@@ -115,7 +115,7 @@ def _deliver(config: Config, release: Release, selection: Selection, composer: C
             loop = LoopResult()
             if plan.jobs:
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
-                    _open_session(session)
+                    open_session(session)
                     composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
                     check_addressable(composer, [r for r in recipients if composer.smtputf8], list_shown)
                     ledger.round_seed(release.id, plan.round, shuffle_seed(release.id, plan.round))
@@ -137,10 +137,6 @@ def open_deliveries(ledger: Ledger, key: str, round: int, recipients: list[Recip
 
 def load_site_config(root: Path) -> Config:
     """The site's configuration; raise BuildFailed with every problem."""
-    return _load_config(root)
-
-
-def _load_config(root: Path) -> Config:
     config, errors = load_config(root)
     if config is None:
         raise BuildFailed(errors)
@@ -199,7 +195,7 @@ def choose_recipients(config: Config, release: Release, list_path: Path,
     """Validate the list and the suppression file; return who gets this release and who not, and
     the suppression list to consult again before each message."""
     recipients, problems = load_recipients(list_path, list_shown)
-    suppressions = _suppressions(config)
+    suppressions = suppression_list(config)
     problems += suppressions.load()
     suppressed = suppressions.keys
     if any(not p.warning for p in problems):
@@ -214,7 +210,7 @@ def choose_subscribers(config: Config, release: Release,
                        audience: Audience) -> tuple[Selection, Suppressions]:
     """The confirmed subscribers whose topics meet the release's tags, less the suppression list."""
     chosen, other_topics = audience.recipients(release)
-    suppressions = _suppressions(config)
+    suppressions = suppression_list(config)
     problems = suppressions.load()
     if any(not p.warning for p in problems):
         raise BuildFailed(problems)
@@ -223,12 +219,12 @@ def choose_subscribers(config: Config, release: Release,
                      warnings=tuple(problems)), suppressions
 
 
-def _suppressions(config: Config) -> Suppressions:
+def suppression_list(config: Config) -> Suppressions:
     path = config.root / config.send.suppress if config.send.suppress else None
     return Suppressions(path, display_path(path, config.root) if path else "")
 
 
-def _dry_run(config: Config, release: Release, selection: Selection, composer: Composer,
+def dry_run(config: Config, release: Release, selection: Selection, composer: Composer,
              options: SendOptions, when: datetime) -> SendReport:
     """Write what a real run would send to `.pressekit/outbox/<id>/`; the ledger is only read."""
     ledger = _read_for_dry_run(config.root, options.new_ledger)
@@ -262,7 +258,7 @@ def _read_for_dry_run(root: Path, new_ledger: bool) -> Ledger | None:
         raise
 
 
-def _open_session(session: SmtpSession) -> None:
+def open_session(session: SmtpSession) -> None:
     """Connect before anything is recorded."""
     try:
         session.connect()
@@ -271,7 +267,7 @@ def _open_session(session: SmtpSession) -> None:
 
 
 @contextlib.contextmanager
-def _release_lock(root: Path, release_id: str) -> Iterator[None]:
+def release_lock(root: Path, release_id: str) -> Iterator[None]:
     """Hold an exclusive lock so that two runs never send the same release at once."""
     try:
         import fcntl
@@ -288,7 +284,7 @@ def _release_lock(root: Path, release_id: str) -> Iterator[None]:
         yield
 
 
-def _rate(config: Config, options: SendOptions) -> float:
+def send_rate(config: Config, options: SendOptions) -> float:
     rate = config.send.rate if options.rate is None else options.rate
     if rate < 0:
         raise PressekitError(f"the rate must be 0 (no limit) or more messages a minute, not {rate:g}")

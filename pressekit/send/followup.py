@@ -31,7 +31,7 @@ from ..recipients import Recipient
 from ..text import slugify
 from ..unsubscribe import unsubscribe_secret
 from .command import (
-    _dry_run, _load_config, _open_session, _rate, _release_lock, _suppressions, find_release, open_deliveries,
+    dry_run, find_release, load_site_config, open_deliveries, open_session, release_lock, send_rate, suppression_list,
 )
 from .composer import Composer, check_addressable, envelope_sender
 from .delivery import Clock, DeliveryLoop, LoopResult, RetryPolicy, make_report, plan_jobs
@@ -69,7 +69,7 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
     raise BuildFailed (nothing sent) when there is nothing to send or no one to send it to."""
     clock = clock or SystemClock()
     environ = os.environ if environ is None else environ
-    config = _load_config(root)
+    config = load_site_config(root)
     release = find_release(config, release_id)
     followup = make_followup(config, release, kind, photo_file, now)
     originals = received_by(config.root, release)
@@ -78,7 +78,7 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
         raise BuildFailed([SourceError(display_path(release.source, config.root), _line(release, kind, photo_file),
                                        f"nothing to {verb}: the ledger has no recipients of {release.id}",
                                        "only editors who received the release are told; send it first")])
-    suppressions = _suppressions(config)
+    suppressions = suppression_list(config)
     problems = suppressions.load()
     if any(not p.warning for p in problems):
         raise BuildFailed(problems)
@@ -94,9 +94,9 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
     keyed = composer.release
     if options.dry_run:
         check_addressable(composer, recipients, "the ledger")
-        return _dry_run(config, keyed, selection, composer, options, now)  # --now dates a dry run
+        return dry_run(config, keyed, selection, composer, options, now)  # --now dates a dry run
     password = smtp_password(config.smtp, environ)
-    with _release_lock(config.root, followup.key):
+    with release_lock(config.root, followup.key):
         ledger = open_ledger(config.root)
         try:
             recovered = ledger.recover_in_flight(followup.key, clock.now())
@@ -105,12 +105,12 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
             loop = LoopResult()
             if plan.jobs:
                 with contextlib.closing(SmtpSession(config.smtp, password)) as session:
-                    _open_session(session)
+                    open_session(session)
                     composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
                     check_addressable(composer, [r for r in recipients if composer.smtputf8], "the ledger")
                     ledger.add_pending(followup.key, plan.round, [j.new_delivery() for j in plan.jobs], clock.now())
                     loop = DeliveryLoop(ledger, session, envelope_sender(config), composer, followup.key, clock, retry,
-                                        _rate(config, options), progress, suppressions).run(plan.jobs)
+                                        send_rate(config, options), progress, suppressions).run(plan.jobs)
             open_rows = open_deliveries(ledger, followup.key, plan.round, recipients)
         finally:
             ledger.close()
