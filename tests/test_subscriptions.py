@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from pressekit.cli import main
 from pressekit.service import create_app
 from smtp_server import FaultyHandler, free_port, smtp_server
+from sitekit import write_legal_pages
 from subskit import FakeClock, csrf, link, tree, write_subs_site
 
 ADDRESS = "anna.beispiel@zeitung.example"
@@ -465,3 +466,13 @@ def test_newsroom_links_to_the_form_on_every_page_with_the_topic_preselected(tmp
         'url = "https://presse.beispielheim.example/abo/"\n', ""))
     assert CliRunner().invoke(main, ["build", "--site", str(plain), "--now", "2026-11-25T12:00:00+01:00"]).exit_code == 0
     assert "abonnieren" not in (plain / "output" / "index.html").read_text()
+
+
+def test_service_pages_link_the_legal_pages_like_every_page_of_the_site(tmp_path: Path) -> None:
+    root = write_legal_pages(write_subs_site(tmp_path / "site", free_port()))
+    client = create_app(root, clock=FakeClock()).test_client()
+    for path in ("/abo/abonnieren", "/abo/bestaetigen/garbage"):
+        page = client.get(path).get_data(as_text=True)
+        footer = page[page.index('<footer class="site-footer"'):]
+        for slug in ("impressum", "datenschutz", "barrierefreiheit"):
+            assert f'href="https://presse.beispielheim.example/{slug}/"' in footer, (path, slug)

@@ -17,6 +17,7 @@ from ..config_file import load_config
 from ..errors import BuildFailed, PressekitError
 from ..releases import load_releases
 from ..text import slugify
+from ..sitepages import load_pages, site_links
 from ..templates import make_environment
 from ..unsubscribe import unsubscribe_secret
 from .store import Store, open_store
@@ -78,4 +79,6 @@ def load_service_site(root: Path, environ: Mapping[str, str] | None = None) -> S
     releases, _ = load_releases(config)  # a broken release is `check`'s business; its tags just do not show
     tags = {t.casefold(): t for r in releases if not r.draft for t in r.tags}
     topics = tuple(sorted(tags.values(), key=str.casefold))
-    return ServiceSite(config, secret, Tokens(secret), topics, make_environment(config))
+    # the pages' links too: Impressum and Datenschutz must be reachable from the service's pages as from any other
+    pages, _ = load_pages(config, {r.id for r in releases})
+    return ServiceSite(config, secret, Tokens(secret), topics, make_environment(config, site_links(pages)))
