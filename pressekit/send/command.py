@@ -97,13 +97,14 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
         if options.dry_run:
             check_addressable(composer, list(selection.recipients), list_shown)
             return dry_run(config, release, selection, composer, options, now)  # --now dates a dry run
-        return _deliver(config, release, selection, composer, options, list_shown, rate, clock, retry,
+        return deliver(config, release, selection, composer, options, list_shown, rate, clock, retry,
                         progress, environ, suppressions)
 
 
-def _deliver(config: Config, release: Release, selection: Selection, composer: Composer, options: SendOptions,
+def deliver(config: Config, release: Release, selection: Selection, composer: Composer, options: SendOptions,
              list_shown: str, rate: float, clock: Clock, retry: RetryPolicy, progress: Progress | None,
              environ: Mapping[str, str], suppressions: Suppressions) -> SendReport:
+    """Send the planned messages under the release's lock, every step in the ledger first; the report of the run."""
     password = smtp_password(config.smtp, environ)
     recipients = list(selection.recipients)
     with release_lock(config.root, release.id):

@@ -10,7 +10,6 @@ what is missing and nothing twice. Each message answers the recipient's original
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 import re
@@ -24,19 +23,18 @@ from ..config import Config
 from ..dates import lift_time
 from ..dkim import Signer, load_signer
 from ..errors import BuildFailed, SourceError, display_path
-from ..ledger import Ledger, open_ledger, read_ledger
+from ..ledger import Ledger, read_ledger
 from ..model import Photo, Release
 from ..progress import Report as Progress
 from ..recipients import Recipient
 from ..text import slugify
 from ..unsubscribe import unsubscribe_secret
 from .command import (
-    dry_run, find_release, load_site_config, open_deliveries, open_session, release_lock, send_rate, suppression_list,
+    deliver, dry_run, find_release, load_site_config, send_rate, suppression_list,
 )
-from .composer import Composer, check_addressable, envelope_sender
-from .delivery import Clock, DeliveryLoop, LoopResult, RetryPolicy, make_report, plan_jobs
+from .composer import Composer, check_addressable
+from .delivery import Clock, RetryPolicy
 from .options import Selection, SendOptions, SendReport, SystemClock
-from .smtp import SmtpSession, smtp_password
 
 KINDS = ("correction", "withdrawal", "takedown")
 RECEIVED = ("sent", "unknown")
@@ -95,26 +93,9 @@ def send_followup(root: Path, release_id: str, kind: str, now: datetime, options
     if options.dry_run:
         check_addressable(composer, recipients, "the ledger")
         return dry_run(config, keyed, selection, composer, options, now)  # --now dates a dry run
-    password = smtp_password(config.smtp, environ)
-    with release_lock(config.root, followup.key):
-        ledger = open_ledger(config.root)
-        try:
-            recovered = ledger.recover_in_flight(followup.key, clock.now())
-            plain = replace(options, resend=False)  # a follow-up goes once; a new correction is a new key
-            plan = plan_jobs(ledger, keyed, recipients, composer, plain)
-            loop = LoopResult()
-            if plan.jobs:
-                with contextlib.closing(SmtpSession(config.smtp, password)) as session:
-                    open_session(session)
-                    composer.smtputf8 = session.supports("smtputf8")  # without: non-ASCII local parts fail
-                    check_addressable(composer, [r for r in recipients if composer.smtputf8], "the ledger")
-                    ledger.add_pending(followup.key, plan.round, [j.new_delivery() for j in plan.jobs], clock.now())
-                    loop = DeliveryLoop(ledger, session, envelope_sender(config), composer, followup.key, clock, retry,
-                                        send_rate(config, options), progress, suppressions).run(plan.jobs)
-            open_rows = open_deliveries(ledger, followup.key, plan.round, recipients)
-        finally:
-            ledger.close()
-    return make_report(selection, plan, loop, recovered=recovered, open=open_rows)
+    # a follow-up goes once (a new correction is a new key), through the same guarded run as a release
+    return deliver(config, keyed, selection, composer, replace(options, resend=False), "the ledger",
+                   send_rate(config, options), clock, retry, progress, environ, suppressions)
 
 
 def received_by(root: Path, release: Release) -> list[Original]:
