@@ -59,6 +59,8 @@ EXPIRED_LINK = ("Link abgelaufen", "Dieser Bestätigungslink ist abgelaufen. Bit
 def create_app(site_dir: str | Path, *, clock: Clock | None = None) -> Flask:
     """The WSGI app of the site's subscription service; raise BuildFailed/PressekitError on a bad site."""
     site = load_service_site(Path(site_dir))
+    # made (WAL, schema) before the first request: a new database switching to WAL refuses concurrent openers
+    site.open_store().close()
     now: Clock = clock or (lambda: datetime.now(timezone.utc).replace(microsecond=0))
     app = Flask(__name__, static_folder=None, template_folder=None)
     app.config.update(
