@@ -20,7 +20,7 @@ from .errors import SourceError
 from .model import Contact, Rights
 from .paths import CONFIG_NAME
 from .schema import keys
-from .text import NOT_IN_LINE, decode_utf8
+from .text import LINE_BREAKS, NOT_IN_LINE, decode_utf8
 
 
 # --- reading -----------------------------------------------------------------
@@ -101,10 +101,6 @@ class _Reader:
         return {k.field: values[k.toml] for k in settings}
 
 
-# Line breaks in any of their Unicode forms: a value that holds one could start a new line in a crontab,
-# a systemd unit or a mail header.
-_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-
 
 def text_problem(value: str, paragraphs: bool = False) -> tuple[str, str | None] | None:
     """Return (problem, hint) when a config string holds a line break or a control character, else None.
@@ -113,7 +109,7 @@ def text_problem(value: str, paragraphs: bool = False) -> tuple[str, str | None]
     """
     if paragraphs:
         value = value.replace("\r\n", "").replace("\n", "")
-    if _LINE_BREAK.search(value):
+    if LINE_BREAKS.search(value):
         if paragraphs:
             return "contains a line break other than a plain new line", "separate paragraphs with an empty line"
         return "contains a line break; a single line is expected", None

@@ -10,7 +10,9 @@ from .errors import SourceError
 
 # XML 1.0 forbidden characters, C1 controls (Word pastes) and non-characters: never in a source text.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x85\x0b\x0c]")
+# Every character str.splitlines() breaks a line at: a value holding one could start a new line in a
+# crontab, a systemd unit or a mail header.
+LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 # Not in a value of one line (a setting, an address, a name, a tag, a line of a schedule): every C0 and C1
 # control (tab and line breaks too), the Unicode line separators, the BOM and non-characters.
