@@ -92,7 +92,7 @@ def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
 
 
 def package_of(module: str) -> str:
-    """The subpackage a module belongs to (`pressekit.send.composer` -> `pressekit.send`); a top-level module is itself."""
+    """The subpackage of a module (`pressekit.send.composer` -> `pressekit.send`); a top-level module is itself."""
     return ".".join(module.split(".")[:2])
 
 
