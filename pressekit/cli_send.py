@@ -55,8 +55,11 @@ def send(release_id: str, to: Path | None, site: Path, now: str | None, dry_run:
                 report = send_followup(site, release_id, kinds[0], parse_now(now), options, takedown or "",
                                        progress=progress)
             else:
+                from .subscriptions.audience import open_audience
+
                 shown = str(to) if to else "the subscribers"
-                report = send_release(site, release_id, to, shown, parse_now(now), options, progress=progress)
+                report = send_release(site, release_id, to, shown, parse_now(now), options, progress=progress,
+                                      audience=open_audience)
     except BuildFailed as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)

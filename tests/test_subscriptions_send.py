@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from pressekit.cli import main
 from pressekit.service import create_app
-from sitekit import write_release
+from sitekit import SIMPLE, write_release, write_site
 from smtp_server import FaultyHandler, Received, smtp_server
 from subskit import FakeClock, write_subs_site
 
@@ -85,6 +85,26 @@ def test_a_subscriber_who_leaves_during_a_send_receives_nothing_after(root: Path
     assert code == 0
     assert len(handler.received) == 1
     assert out.splitlines()[1] == "1 subscriber left during the run: not sent."
+
+
+NO_SERVICE = ('Error: pressekit.toml: [subscriptions] url is not set; it is the public address of the subscription '
+              'service, e.g. url = "https://presse.example.de/abo/"\n')
+
+
+@pytest.mark.parametrize("release_id, text, expected", [
+    (RID, SIMPLE, NO_SERVICE),
+    # the release is checked before the subscribers are opened: its own error comes first
+    (RID, SIMPLE.replace("tags:", "draft: true\ntags:"),
+     f"Error: {RID} is a draft (draft: true); drafts are never sent\n"),
+    ("2025-03-04-radwge", SIMPLE, f"Error: no release with the id '2025-03-04-radwge'\n"
+                                  f"  hint: did you mean '{RID}'?\n"),
+], ids=["no-service", "draft", "unknown-id"])
+def test_send_without_to_on_a_site_without_subscriptions_names_what_is_missing_and_changes_nothing(
+        tmp_path: Path, release_id: str, text: str, expected: str) -> None:
+    site = write_site(tmp_path / "site", {RID: text})
+    before = {p: p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+    assert cli(site, "send", release_id, "--now", NOW) == (1, "", expected)
+    assert {p: p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()} == before
 
 
 # --- publish ------------------------------------------------------------------------------------

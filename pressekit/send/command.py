@@ -41,7 +41,6 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import dates
 from ..cache import write_atomic
@@ -57,21 +56,20 @@ from ..progress import Report as Progress
 from ..recipients import Recipient, Suppressions, load_recipients
 from ..releases import find_bundles, load_release
 from ..unsubscribe import unsubscribe_secret
+from .audience import Audience, AudienceOpener
 from .composer import Composer, check_addressable, envelope_sender, release_photos
 from .delivery import Clock, DeliveryLoop, Job, LoopResult, RetryPolicy, make_report, plan_jobs, shuffle_seed
 from .options import Selection, SendDeferred, SendOptions, SendReport, SystemClock
 from .smtp import SmtpSession, smtp_password
-
-if TYPE_CHECKING:
-    from ..subscriptions.audience import Audience
 
 # --- the run ------------------------------------------------------------------------------------
 
 def send_release(root: Path, release_id: str, list_path: Path | None, list_shown: str, now: datetime,
                  options: SendOptions = SendOptions(), *, clock: Clock | None = None,
                  retry: RetryPolicy = RetryPolicy(), progress: Progress | None = None,
-                 environ: Mapping[str, str] | None = None) -> SendReport:
-    """Send (or with dry_run write) the release's messages; raise BuildFailed or PressekitError on bad input."""
+                 environ: Mapping[str, str] | None = None, audience: AudienceOpener | None = None) -> SendReport:
+    """Send (or with dry_run write) the release's messages to the list at `list_path`, or without one to the
+    audience the caller opens (the site's subscribers); raise BuildFailed or PressekitError on bad input."""
     clock = clock or SystemClock()
     environ = os.environ if environ is None else environ
     config, release = load_release_to_send(root, release_id, now)
@@ -79,20 +77,20 @@ def send_release(root: Path, release_id: str, list_path: Path | None, list_shown
     release = release.at(now)  # with its corrections, without expired photos
     rate = send_rate(config, options)
     with contextlib.ExitStack() as stack:
-        audience = None
-        if list_path is None:  # the subscribers of the site
-            from ..subscriptions.audience import open_audience
-
-            audience = open_audience(config, environ)
-            stack.callback(audience.close)
-            selection, suppressions = choose_subscribers(config, release, audience)
+        opened = None
+        if list_path is None:  # the subscribers of the site, opened by the caller
+            if audience is None:
+                raise TypeError("send_release without a list_path needs an audience")
+            opened = audience(config, environ)
+            stack.callback(opened.close)
+            selection, suppressions = choose_subscribers(config, release, opened)
         else:
             selection, suppressions = choose_recipients(config, release, list_path, list_shown)
         secret = unsubscribe_secret(config, environ) if config.send.unsubscribe_url else b""
         signer, problems = load_signer(config, environ)
         if problems:
             raise BuildFailed(problems)
-        composer = Composer(config, release, secret, *release_photos(config, release, progress), audience=audience,
+        composer = Composer(config, release, secret, *release_photos(config, release, progress), audience=opened,
                             signer=signer)
         if options.dry_run:
             check_addressable(composer, list(selection.recipients), list_shown)

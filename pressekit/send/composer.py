@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..addresses import ascii_domain
 from ..config import Config
@@ -23,9 +22,7 @@ from ..paths import CACHE_DIR
 from ..progress import Report as Progress
 from ..recipients import Recipient, normalize_address
 from ..unsubscribe import unsubscribe_token
-
-if TYPE_CHECKING:
-    from ..subscriptions.audience import Audience
+from .audience import Audience
 
 # Out-of-office replies and auto-responders (RFC 3834, Exchange) stay quiet for these.
 AUTOMATIC = (("Auto-Submitted", "auto-generated"), ("Precedence", "bulk"), ("X-Auto-Response-Suppress", "All"))

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..build import build_site
 from ..releases import load_site
 from ..send import SendOptions, SendReport, send_release
+from .audience import open_audience
 from .site import load_service_site
 
 START = ""   # the row that records the first publish of a site
@@ -65,7 +66,7 @@ def publish(root: Path, now: datetime) -> PublishReport:
     finally:
         store.close()
     for release_id in due:
-        sent = send_release(root, release_id, None, "the subscribers", now, SendOptions())
+        sent = send_release(root, release_id, None, "the subscribers", now, SendOptions(), audience=open_audience)
         report.sends.append(sent)
         if sent.exit_code == 0:
             store = site.open_store()
