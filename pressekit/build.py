@@ -1,21 +1,27 @@
 """The build pipeline: site folder -> output/.
 
-Steps:
-1. if no input file changed and no release went live since the last build: nothing to do;
-2. validate pressekit.toml, every release, photo and template as `check` does (`validate.validate_site`),
-   and every page of pages/ (`sitepages`);
-3. choose what is public at `now` (drafts, future dates and embargoes are left out);
-4. make the photo variants and ZIPs (`photos`);
-5. render each release's page and e-mails (`workers`, in worker processes);
-6. render list pages, feeds and sitemaps (`pages`, `feeds`);
-7. put the new files into output/ (`output.apply`): nothing is touched unless every step succeeded.
+`_build` is the list of steps, each returning a value the later ones take:
 
-Each release, list page and feed is a *group* of output files with a key that digests all it
-depends on; a group whose key is unchanged since the last build is not rendered again.
+1. if no input file changed and no release went live since the last build: nothing to do;
+2. load: validate pressekit.toml, every release, photo and template as `check` does
+   (`validate.validate_site`), and every page of pages/ (`sitepages`);
+3. choose what is public at `now` (drafts, future dates and embargoes are left out);
+4. photos: the variants and ZIPs (`photos`);
+5. render into a staging folder (`assemble`), while Pagefind indexes the changed years: the pages
+   of pages/, each release's page and e-mails (`workers`, in worker processes), the list pages
+   and the archive, the feeds, the search indexes and page, the press dates, the fixed files
+   (photos, attachments, robots.txt, 404) and the sitemap;
+6. write: put the new files into output/ (`output.apply`): nothing is touched unless every step
+   succeeded; then keep the state for the next build.
+
+Each release page, list page and feed is a *group* of output files with a key that digests the
+view it renders from and its templates; a group whose key is unchanged since the last build is
+not rendered again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import tomllib
 import zlib
@@ -37,6 +43,8 @@ from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 from .theme import theme_dir
 
 if TYPE_CHECKING:
+    from .groups import Made
+    from .events import History
     from .photos import PhotoResult
     from .sitepages import SitePage
 
@@ -46,7 +54,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildReport:
     """What a build did, for `--stats` and tests."""
 
@@ -92,6 +100,23 @@ class _State:
         return not any(bisect_left(self.schedule, lo - d) < bisect_right(self.schedule, hi - d) for d in shifted)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one build is asked to do: every step reads it, no flag is passed down through the calls."""
+
+    root: Path
+    output: Path
+    now: datetime
+    preview: bool = False
+    jobs: int | None = None
+    progress: Progress | None = None
+
+    @property
+    def state_name(self) -> str:
+        """One state per output folder; previews (a new temporary folder each session) share one."""
+        return "state-preview" if self.preview else "state-" + digest(self.output)[:16]
+
+
 def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
                progress: Progress | None = None, preview: bool = False, wait: bool = True,
                on_wait: Callable[[], None] | None = None) -> BuildReport:
@@ -99,70 +124,111 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
 
     One build per site runs at a time: another waits for the lock (calling on_wait) or, without wait, fails.
     """
-    root, output = root.resolve(), output.resolve()
-    with build_lock(root, wait, on_wait):
-        return _build(root, output, now, jobs, progress, preview)
+    plan = Plan(root.resolve(), output.resolve(), now, preview, jobs, progress)
+    with build_lock(plan.root, wait, on_wait):
+        return _build(plan)
 
 
-def _build(root: Path, output: Path, now: datetime, jobs: int | None, progress: Progress | None,
-           preview: bool) -> BuildReport:
-    report, clock = BuildReport(), _Clock()
-    store = Store(root / CACHE_DIR)
-    # one state per output folder; previews (a new temporary folder each session) share one
-    state_name = "state-preview" if preview else "state-" + digest(output)[:16]
-    previous: _State | None = store.load(state_name)
-    check_target(root, output, adopt=previous is not None)
-    clear_leftovers(output, root)
-    if previous is not None and not previous.intact(output):
-        previous = None
-    stamp = _input_stamp(root)
-    if previous is not None and previous.stamp == stamp and previous.unchanged_at(now):
-        report.up_to_date = True
-        report.files_unchanged = len(previous.manifest())
-        report.pages_reused = sum(1 for rel in previous.manifest() if rel.endswith(".html"))
-        clock.lap(report, "check")
-        return report
-    config, releases, site_pages = _load_all(root, store, now)
-    report.releases = len(releases)
-    chosen = _choose(releases, now, preview)
-    report.published = len(chosen)
-    clock.lap(report, "load")
-    made = _photos(config, chosen, store, jobs, progress)
-    report.variants_made, report.variants_reused = made.made, made.reused
-    clock.lap(report, "photos")
-    staging = prepare_staging(output, root)
+def _build(plan: Plan) -> BuildReport:
+    """The steps of a build; each returns a value the later ones take."""
+    from . import assemble
+    from .groups import context, render_pool
+    from .events import load_history
+
+    clock, store = _Clock(), Store(plan.root / CACHE_DIR)
+    previous = _previous_state(plan, store)
+    stamp = _input_stamp(plan.root)
+    if previous is not None and previous.stamp == stamp and previous.unchanged_at(plan.now):
+        return clock.report(_unchanged(previous), "check")
+    config, releases, site_pages = _load_all(plan.root, store, plan.now)
+    chosen = _choose(releases, plan)
+    listed = assemble.listed(chosen)
+    clock.lap("load")
+    made = _photos(config, chosen, store, plan)
+    clock.lap("photos")
+    staging = prepare_staging(plan.output, plan.root)
     try:
-        from .assemble import copied_files, render_groups
-        from .owners import producers
-        from .events import load_history, save_history
-
         try:
-            rendered = render_groups(config, chosen, made, now, preview, previous.groups if previous else {},
-                                     previous.summaries if previous else {}, staging, jobs, progress, site_pages,
-                                     load_history(root))
+            ctx = context(config, plan.now, plan.preview, plan.jobs, plan.progress,
+                                   previous.groups if previous else {}, staging, site_pages)
+            with assemble.Search(ctx, listed, site_pages) as search, render_pool(ctx) as pool:
+                pages = assemble.site_page_groups(ctx, site_pages)
+                release_pages = assemble.release_groups(ctx, chosen, made, previous.summaries if previous else {}, pool)
+                lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
+                feeds = assemble.feed_groups(ctx, chosen, made)
+                indexes = search.finish()
+            calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
+            fixed = assemble.fixed_groups(ctx, chosen, made)
+            site = _merge(pages, release_pages.made, lists, feeds, indexes, calendar, fixed)
+            groups = site.groups | assemble.sitemap_group(ctx, chosen, site.groups).groups
         except OSError as exc:
-            raise write_error(exc, root, staging, output) from exc
-        collisions = find_collisions(producers(config, chosen, rendered.groups))
-        if collisions:
-            raise BuildFailed(collisions)
-        report.pages_rendered, report.pages_reused = rendered.pages_rendered, rendered.pages_reused
-        clock.lap(report, "render")
-        state = _State(stamp, now, _schedule(releases), rendered.groups, rendered.summaries)
-        store.drop(state_name)  # an interrupted apply must not leave a state that claims the old output
-        sources = {f.relpath: f.source for f in made.files if f.source is not None}
-        sources.update(copied_files(config, chosen))
-        report.files_written, report.files_unchanged = apply_files(
-            output, staging, state.manifest(), sources, previous.manifest() if previous else None, root)
+            raise write_error(exc, plan.root, staging, plan.output) from exc
+        _check_collisions(config, chosen, groups)
+        clock.lap("render")
+        state = _State(stamp, plan.now, _schedule(releases), groups, release_pages.summaries)
+        written = _write(plan, store, state, previous, made, assemble.copied_files(config, chosen), staging)
     finally:
-        discard_staging(output)
-    state.output = _dir_stamp(output)
-    state.files = _file_stamps(output, state.manifest())
-    store.save(state_name, state)
-    if not preview:
-        save_history(root, rendered.history)
-        _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
-    clock.lap(report, "write")
-    return report
+        discard_staging(plan.output)
+    _save_state(plan, store, state)
+    if not plan.preview:
+        _tidy(plan.root, chosen, made, history)
+    clock.lap("write")
+    return clock.report(BuildReport(len(releases), len(chosen), site.rendered, site.reused, *written,
+                                    made.made, made.reused))
+
+
+def _previous_state(plan: Plan, store: Store) -> _State | None:
+    """The state the last build into this output folder left, if output/ is still as that build left it."""
+    previous: _State | None = store.load(plan.state_name)
+    check_target(plan.root, plan.output, adopt=previous is not None)
+    clear_leftovers(plan.output, plan.root)
+    return previous if previous is not None and previous.intact(plan.output) else None
+
+
+def _unchanged(previous: _State) -> BuildReport:
+    manifest = previous.manifest()
+    return BuildReport(files_unchanged=len(manifest), pages_reused=sum(1 for rel in manifest if rel.endswith(".html")),
+                       up_to_date=True)
+
+
+def _merge(*steps: Made) -> Made:
+    from .groups import Made
+
+    return Made({name: group for step in steps for name, group in step.groups.items()},
+                sum(step.rendered for step in steps), sum(step.reused for step in steps))
+
+
+def _check_collisions(config: Config, chosen: list[Release], groups: dict[str, tuple[str, dict[str, str]]]) -> None:
+    """Two producers of one output path (a release id `suche`, an attachment named `index.html`) fail the build."""
+    from .owners import producers
+
+    collisions = find_collisions(producers(config, chosen, groups))
+    if collisions:
+        raise BuildFailed(collisions)
+
+
+def _write(plan: Plan, store: Store, state: _State, previous: _State | None, made: PhotoResult,
+           copied: dict[str, Path], staging: Path) -> tuple[int, int]:
+    """Make output/ hold this build's files; return (written, unchanged)."""
+    store.drop(plan.state_name)  # an interrupted apply must not leave a state that claims the old output
+    sources = {f.relpath: f.source for f in made.files if f.source is not None} | copied
+    return apply_files(plan.output, staging, state.manifest(), sources, previous.manifest() if previous else None,
+                       plan.root)
+
+
+def _save_state(plan: Plan, store: Store, state: _State) -> None:
+    done = dataclasses.replace(state, output=_dir_stamp(plan.output), files=_file_stamps(plan.output, state.manifest()))
+    store.save(plan.state_name, done)
+
+
+def _tidy(root: Path, chosen: list[Release], made: PhotoResult, history: History) -> None:
+    """Keep the events' history; drop cached bodies and variants no published release uses any more."""
+    from .events import save_history
+    from .workers import BodyCache
+
+    save_history(root, history)
+    BodyCache(root / CACHE_DIR / "bodies").prune(chosen)
+    _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
 
 
 def _load_all(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release], list[SitePage]]:
@@ -242,11 +308,12 @@ def _prune_photo_cache(folder: Path, used: set[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _choose(releases: list[Release], now: datetime, preview: bool) -> list[Release]:
-    """The releases to build, each as it stands at `now` (corrections made, expired photos gone, withdrawn)."""
-    if preview:
-        return [r.at(now) for r in sorted(releases, key=lambda r: (r.published, r.id), reverse=True)]
-    return [r.at(now) for r in public_releases(releases, now)]
+def _choose(releases: list[Release], plan: Plan) -> list[Release]:
+    """The releases to build, each as it stands at `now` (corrections made, expired photos gone, withdrawn);
+    a preview shows drafts and embargoed releases too."""
+    if plan.preview:
+        return [r.at(plan.now) for r in sorted(releases, key=lambda r: (r.published, r.id), reverse=True)]
+    return [r.at(plan.now) for r in public_releases(releases, plan.now)]
 
 
 def _schedule(releases: list[Release]) -> list[datetime]:
@@ -256,12 +323,12 @@ def _schedule(releases: list[Release]) -> list[datetime]:
                   + [r.event.until for r in releases if not r.draft and r.event])
 
 
-def _photos(config: Config, chosen: list[Release], store: Store, jobs: int | None,
-            progress: Progress | None) -> PhotoResult:
+def _photos(config: Config, chosen: list[Release], store: Store, plan: Plan) -> PhotoResult:
     """Make the variants of the photos (validated with everything else in `_load`); raise BuildFailed on a problem."""
     from . import photos
 
-    made = photos.make_variants(chosen, config, config.root / CACHE_DIR, jobs,
+    progress = plan.progress
+    made = photos.make_variants(chosen, config, config.root / CACHE_DIR, plan.jobs,
                                 (lambda d, t: progress("Fotos", d, t)) if progress else None)
     if made.errors:
         raise BuildFailed(made.errors)
@@ -311,11 +378,19 @@ def _dir_stamp(path: Path) -> tuple[int, int] | None:
 
 
 class _Clock:
+    """The seconds each stage of a build took, for `--stats`."""
+
     def __init__(self) -> None:
         self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
 
-    def lap(self, report: BuildReport, stage: str) -> None:
+    def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        report.seconds[stage] = round(now - self.last, 4)
+        self.seconds[stage] = round(now - self.last, 4)
         self.last = now
+
+    def report(self, report: BuildReport, stage: str | None = None) -> BuildReport:
+        if stage:
+            self.lap(stage)
+        return dataclasses.replace(report, seconds=self.seconds)
 
