@@ -25,10 +25,9 @@ import dataclasses
 import time
 import tomllib
 import zlib
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,9 +36,10 @@ from .config import Config
 from .config_file import load_config
 from .errors import BuildFailed
 from .lock import build_lock
-from .model import NEWS_WINDOW, Release, public_releases
+from .model import Release, public_releases
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
+from .state import Built, Groups, Stamp, States, manifest
 from .theme import theme_dir
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 # a build that finds nothing changed must not pay for loading them.
 
 Progress = Callable[[str, int, int], None]
+TEMPLATE_REFS = "template-refs"  # what each template source references (`views.TemplateDigests`)
 
 
 @dataclass(frozen=True)
@@ -68,36 +69,6 @@ class BuildReport:
     variants_reused: int = 0
     up_to_date: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class _State:
-    """What the last successful build into one output folder left: enough to redo only what changed."""
-
-    stamp: str                                     # digest of every input file's name, size and mtime
-    now: datetime
-    schedule: list[datetime]                       # sorted publication times of the releases that are not drafts
-    groups: dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
-    summaries: dict[str, str]
-    output: tuple[int, int] | None = None          # (inode, mtime) of output/ after the build
-    files: dict[str, tuple[int, int]] | None = None  # relpath -> (size, mtime) of every file written
-
-    def intact(self, output: Path) -> bool:
-        """True when output/ still holds every file of this state as the build left it."""
-        return (self.files is not None and self.output == _dir_stamp(output)
-                and all(_stat(output / rel) == stamp for rel, stamp in self.files.items()))
-
-    def manifest(self) -> dict[str, str]:
-        return {rel: d for _, files in self.groups.values() for rel, d in files.items()}
-
-    def unchanged_at(self, now: datetime) -> bool:
-        """True when no release goes live (or leaves the news window) between the last build and now."""
-        lo, hi = sorted((self.now, now))
-        if self.now == now:
-            return True
-        # a release enters the public set at its time, and the news sitemap until two days later
-        shifted = (timedelta(0), NEWS_WINDOW, NEWS_WINDOW + timedelta(seconds=1))
-        return not any(bisect_left(self.schedule, lo - d) < bisect_right(self.schedule, hi - d) for d in shifted)
 
 
 @dataclass(frozen=True)
@@ -131,15 +102,20 @@ def build_site(root: Path, output: Path, now: datetime, jobs: int | None = None,
 
 def _build(plan: Plan) -> BuildReport:
     """The steps of a build; each returns a value the later ones take."""
-    from . import assemble
-    from .groups import context, render_pool
-    from .events import load_history
-
     clock, store = _Clock(), Store(plan.root / CACHE_DIR)
-    previous = _previous_state(plan, store)
-    stamp = _input_stamp(plan.root)
-    if previous is not None and previous.stamp == stamp and previous.unchanged_at(plan.now):
-        return clock.report(_unchanged(previous), "check")
+    states = States(store, plan.state_name)
+    saved = states.stamp()
+    check_target(plan.root, plan.output, adopt=saved is not None)
+    clear_leftovers(plan.output, plan.root)
+    stamp = saved if saved is not None and saved.intact(plan.output) else None
+    inputs = _input_stamp(plan.root)
+    if stamp is not None and stamp.inputs == inputs and stamp.unchanged_at(plan.now):
+        return clock.report(_unchanged(stamp), "check")
+    from . import assemble  # only now: a build that finds nothing changed must not pay for loading them
+    from .events import load_history
+    from .groups import context, render_pool
+
+    previous = states.built(stamp)
     config, releases, site_pages = _load_all(plan.root, store, plan.now)
     chosen = _choose(releases, plan)
     listed = assemble.listed(chosen)
@@ -150,7 +126,7 @@ def _build(plan: Plan) -> BuildReport:
     try:
         try:
             ctx = context(config, plan.now, plan.preview, plan.jobs, plan.progress,
-                                   previous.groups if previous else {}, staging, site_pages)
+                          previous.groups if previous else {}, staging, site_pages, store.load(TEMPLATE_REFS))
             with assemble.Search(ctx, listed, site_pages) as search, render_pool(ctx) as pool:
                 pages = assemble.site_page_groups(ctx, site_pages)
                 release_pages = assemble.release_groups(ctx, chosen, made, previous.summaries if previous else {}, pool)
@@ -165,11 +141,14 @@ def _build(plan: Plan) -> BuildReport:
             raise write_error(exc, plan.root, staging, plan.output) from exc
         _check_collisions(config, chosen, groups)
         clock.lap("render")
-        state = _State(stamp, plan.now, _schedule(releases), groups, release_pages.summaries)
-        written = _write(plan, store, state, previous, made, assemble.copied_files(config, chosen), staging)
+        states.drop()  # an interrupted apply must not leave a state that claims the old output
+        written = _write(plan, groups, previous, made, assemble.copied_files(config, chosen), staging)
     finally:
         discard_staging(plan.output)
-    _save_state(plan, store, state)
+    states.save(plan.output, inputs, plan.now, _schedule(releases), groups, release_pages.summaries,
+                (stamp, previous) if stamp is not None and previous is not None else None)
+    if ctx.templates.used_refs != ctx.templates.refs:
+        store.save(TEMPLATE_REFS, ctx.templates.used_refs)
     if not plan.preview:
         _tidy(plan.root, chosen, made, history)
     clock.lap("write")
@@ -177,17 +156,9 @@ def _build(plan: Plan) -> BuildReport:
                                     made.made, made.reused))
 
 
-def _previous_state(plan: Plan, store: Store) -> _State | None:
-    """The state the last build into this output folder left, if output/ is still as that build left it."""
-    previous: _State | None = store.load(plan.state_name)
-    check_target(plan.root, plan.output, adopt=previous is not None)
-    clear_leftovers(plan.output, plan.root)
-    return previous if previous is not None and previous.intact(plan.output) else None
-
-
-def _unchanged(previous: _State) -> BuildReport:
-    manifest = previous.manifest()
-    return BuildReport(files_unchanged=len(manifest), pages_reused=sum(1 for rel in manifest if rel.endswith(".html")),
+def _unchanged(stamp: Stamp) -> BuildReport:
+    files = stamp.files()
+    return BuildReport(files_unchanged=len(files), pages_reused=sum(1 for rel in files if rel.endswith(".html")),
                        up_to_date=True)
 
 
@@ -198,27 +169,23 @@ def _merge(*steps: Made) -> Made:
                 sum(step.rendered for step in steps), sum(step.reused for step in steps))
 
 
-def _check_collisions(config: Config, chosen: list[Release], groups: dict[str, tuple[str, dict[str, str]]]) -> None:
+def _check_collisions(config: Config, chosen: list[Release], groups: Groups) -> None:
     """Two producers of one output path (a release id `suche`, an attachment named `index.html`) fail the build."""
     from .owners import producers
 
+    if len(manifest(groups)) == sum(len(files) for _, files in groups.values()):
+        return  # every path has one producer: no need to name them
     collisions = find_collisions(producers(config, chosen, groups))
     if collisions:
         raise BuildFailed(collisions)
 
 
-def _write(plan: Plan, store: Store, state: _State, previous: _State | None, made: PhotoResult,
-           copied: dict[str, Path], staging: Path) -> tuple[int, int]:
+def _write(plan: Plan, groups: Groups, previous: Built | None, made: PhotoResult, copied: dict[str, Path],
+           staging: Path) -> tuple[int, int]:
     """Make output/ hold this build's files; return (written, unchanged)."""
-    store.drop(plan.state_name)  # an interrupted apply must not leave a state that claims the old output
     sources = {f.relpath: f.source for f in made.files if f.source is not None} | copied
-    return apply_files(plan.output, staging, state.manifest(), sources, previous.manifest() if previous else None,
+    return apply_files(plan.output, staging, manifest(groups), sources, previous.manifest() if previous else None,
                        plan.root)
-
-
-def _save_state(plan: Plan, store: Store, state: _State) -> None:
-    done = dataclasses.replace(state, output=_dir_stamp(plan.output), files=_file_stamps(plan.output, state.manifest()))
-    store.save(plan.state_name, done)
 
 
 def _tidy(root: Path, chosen: list[Release], made: PhotoResult, history: History) -> None:
@@ -349,32 +316,6 @@ def _site_image_stamp(root: Path) -> object:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         return None
     return file_stamp(root / image) if isinstance(image, str) and image else None
-
-
-def _file_stamps(output: Path, manifest: dict[str, str]) -> dict[str, tuple[int, int]] | None:
-    stamps = {}
-    for rel in manifest:
-        stamp = _stat(output / rel)
-        if stamp is None:
-            return None  # the next build cannot trust this output
-        stamps[rel] = stamp
-    return stamps
-
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-def _dir_stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_mtime_ns
 
 
 class _Clock:
