@@ -17,17 +17,20 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from jinja2 import TemplateSyntaxError
+import jinja2
+from jinja2 import Environment, TemplateSyntaxError
 
-from .cache import Store, file_stamp
+from .cache import CODE_KEY, Store, content_digest, digest, file_stamp
 from .config import Config
 from .config_file import load_config
 from .errors import BuildFailed, SourceError, display_path
 from .model import Release, Variant, public_releases
+from .paths import CONFIG_NAME
 from .releases import ParseCache, load_releases
 from .templates import TEMPLATE_SUFFIXES, template_error
 
 PHOTO_CHECKS = "photo-checks"
+TEMPLATE_CHECKS = "template-checks"  # the key of the templates that passed the last check
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def validate_site(root: Path, now: datetime, cache: ParseCache | None = None, st
     subject = [r for r in releases if r.id == only] if only is not None else releases
     problems = errors + photo_problems(config, subject, store)
     if only is None or subject:
-        problems += template_problems(config, releases if only is None else subject, now)
+        problems += template_problems(config, releases if only is None else subject, now, store)
     return Validation(config, tuple(releases), tuple(problems))
 
 
@@ -93,11 +96,42 @@ def photo_problems(config: Config, releases: list[Release], store: Store | None 
 
 # --- templates -----------------------------------------------------------------------------------------
 
-def template_problems(config: Config, releases: list[Release], now: datetime) -> list[SourceError]:
-    """Errors of every template: each is compiled, then the pages and e-mails are rendered once for a sample."""
+def template_problems(config: Config, releases: list[Release], now: datetime,
+                      store: Store | None = None) -> list[SourceError]:
+    """Errors of every template: each is compiled, then the pages and e-mails are rendered once for a sample.
+
+    With a `store`, a clean result is kept under the digest of every template, the config and the
+    sample: templates that passed are not compiled and rendered again while none of those changed.
+    """
     from .mail import mail_environment
 
     env = mail_environment(config)
+    key = _templates_key(env, config, releases, now) if store is not None else None
+    if store is not None and key is not None and store.load(TEMPLATE_CHECKS) == key:
+        return []
+    problems = _template_problems(env, config, releases, now)
+    if store is not None and not problems:
+        store.save(TEMPLATE_CHECKS, key)
+    return problems
+
+
+def _templates_key(env: Environment, config: Config, releases: list[Release], now: datetime) -> str:
+    sources = []
+    for name in env.list_templates():
+        source, filename, _ = env.loader.get_source(env, name) if env.loader else ("", None, None)
+        sources.append((name, filename, source))
+    sample = _sample(releases, now)
+    return digest(CODE_KEY, jinja2.__version__, content_digest(config.root / CONFIG_NAME), sources,
+                  sample.fingerprint if sample else None)
+
+
+def _sample(releases: list[Release], now: datetime) -> Release | None:
+    """The release the sample pages are rendered with: the newest public one, else the newest."""
+    public = public_releases(releases, now)
+    return public[0] if public else max(releases, key=lambda r: (r.published, r.id), default=None)
+
+
+def _template_problems(env: Environment, config: Config, releases: list[Release], now: datetime) -> list[SourceError]:
     errors: list[SourceError] = []
     for name in env.list_templates(filter_func=lambda n: n.endswith(TEMPLATE_SUFFIXES) and "/" not in n):
         try:
@@ -127,8 +161,7 @@ def _sample_renders(config: Config, releases: list[Release], now: datetime) -> I
     from .pages import PageRenderer, teaser_of
 
     pages = PageRenderer(mail.mail_environment(config), config, feeds.feed_links(config))
-    public = public_releases(releases, now)
-    sample = public[0] if public else max(releases, key=lambda r: (r.published, r.id), default=None)
+    sample = _sample(releases, now)
     teasers = []
     if sample is not None:
         body = render_html(sample.body)
