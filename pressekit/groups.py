@@ -22,7 +22,7 @@ from .pages import PageRenderer
 from .paths import CACHE_DIR, CONFIG_NAME
 from .sitepages import SiteLinks, SitePage, site_links
 from .templates import make_environment
-from .views import TemplateDigests
+from .views import TemplateDigests, TemplateRefs
 from .workers import RenderPool, Staging
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
@@ -64,12 +64,12 @@ class Context:
 
 
 def context(config: Config, now: datetime, preview: bool, jobs: int | None, progress: Progress | None,
-            previous: Groups, staging: Path, site_pages: list[SitePage]) -> Context:
+            previous: Groups, staging: Path, site_pages: list[SitePage], refs: TemplateRefs | None = None) -> Context:
     links = site_links(site_pages)
     env = make_environment(config, links)
     return Context(config, now, preview, jobs or os.cpu_count() or 1, progress, previous, staging, links,
                    digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), preview, links),
-                   TemplateDigests(env), PageRenderer(env, config, feed_links(config)))
+                   TemplateDigests(env, refs), PageRenderer(env, config, feed_links(config)))
 
 
 class Collector:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -52,9 +52,13 @@ def _canonical(value: object) -> str:
         return "R:" + value.fingerprint
     if isinstance(value, View):
         return "V:" + value.digest
-    if isinstance(value, tuple) and any(isinstance(v, (Release, View)) for v in value):
+    if type(value) is tuple and value and not isinstance(value[0], _PLAIN) \
+            and any(isinstance(v, (Release, View)) for v in value):  # tags and years stop at their first item
         return "(" + ",".join(_canonical(v) for v in value) + ")"
     return repr(value)
+
+
+_PLAIN = (str, int, float)
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,20 @@ class FeedEntry(View):
     variants: VariantMap
 
 
-class TemplateDigests:
-    """Digests of templates with everything they extend, include or import, as the environment loads them."""
+TemplateRefs = dict[str, tuple[str | None, ...]]  # sha256 of a template's source -> the templates it names
 
-    def __init__(self, env: Environment):
+
+class TemplateDigests:
+    """Digests of templates with everything they extend, include or import, as the environment loads them.
+
+    `refs` remembers what each template source references (kept between builds by the caller), so
+    templates are parsed only when their source is new; `used_refs` is what to keep for the next build.
+    """
+
+    def __init__(self, env: Environment, refs: TemplateRefs | None = None):
         self.env = env
+        self.refs: TemplateRefs = dict(refs or {})
+        self.used_refs: TemplateRefs = {}
         self.known: dict[str, str] = {}
         self.closures: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -98,15 +111,23 @@ class TemplateDigests:
         """The digest of these templates and their closure; a template missing or named at run time counts too."""
         h = hashlib.sha256()
         if names not in self.closures:
-            self.closures[names] = tuple(sorted(closure(self.env, names)))
+            self.closures[names] = tuple(sorted(closure(self.env, names, self._references)))
         for name in self.closures[names]:
             if name not in self.known:
                 self.known[name] = _source_digest(self.env, name)
             h.update(f"{name}\0{self.known[name]}\0".encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
+    def _references(self, source: str) -> tuple[str | None, ...]:
+        key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+        if key not in self.refs:
+            self.refs[key] = tuple(meta.find_referenced_templates(self.env.parse(source)))
+        self.used_refs[key] = self.refs[key]
+        return self.refs[key]
 
-def closure(env: Environment, names: Iterable[str]) -> set[str]:
+
+def closure(env: Environment, names: Iterable[str],
+            references: Callable[[str], Iterable[str | None]] | None = None) -> set[str]:
     """The templates names need: themselves and every one they reference, transitively.
 
     A reference computed at run time could be any template, so then every template counts.
@@ -122,7 +143,8 @@ def closure(env: Environment, names: Iterable[str]) -> set[str]:
             source = env.loader.get_source(env, name)[0] if env.loader else ""
         except TemplateNotFound:
             continue
-        for ref in meta.find_referenced_templates(env.parse(source)):
+        found = references(source) if references else meta.find_referenced_templates(env.parse(source))
+        for ref in found:
             if ref is None:
                 return seen | {n for n in env.list_templates() if n.endswith(TEMPLATE_SUFFIXES)}
             todo.append(ref)
