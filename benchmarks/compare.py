@@ -292,11 +292,12 @@ class Tool:
         raise NotImplementedError
 
     def edit_page_template(self, marker: str) -> None:
-        """Put an HTML comment holding marker before the release page template's last `</article>`."""
+        """Put a hidden paragraph holding marker before the release page template's last `</article>`
+        (not an HTML comment: Hugo's html/template drops comments, so the edit would never show)."""
         path = self.page_template()
-        text = re.sub(r"<!-- template edit .*? -->\n", "", path.read_text(encoding="utf-8"))
+        text = re.sub(r'<p hidden class="template-edit">.*?</p>\n', "", path.read_text(encoding="utf-8"))
         head, tail = text.rsplit("</article>", 1)
-        path.write_text(f"{head}<!-- template edit {marker} -->\n</article>{tail}", encoding="utf-8")
+        path.write_text(f'{head}<p hidden class="template-edit">{marker}</p>\n</article>{tail}', encoding="utf-8")
 
     def copy_photos(self, release: Release, folder: Path) -> None:
         for p in release.photos:
