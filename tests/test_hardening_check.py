@@ -159,6 +159,22 @@ def test_a_template_error_is_reported_with_its_line(tmp_path: Path, name: str, t
 
 
 @pytest.mark.parametrize("name, text, message", TEMPLATE_CASES.values(), ids=TEMPLATE_CASES.keys())
+def test_a_template_broken_after_a_good_build_fails_the_next_build(tmp_path: Path, name: str, text: str,
+                                                                   message: str) -> None:
+    # the build keeps the templates' clean check between runs: a changed template must be checked again
+    root = write_site(tmp_path / "site", {RID: SIMPLE})
+    assert run(root, "build", "--now", NOW)[0] == 0
+    built = tree(root / "output")
+    (root / "templates").mkdir()
+    (root / "templates" / name).write_text(text, encoding="utf-8")
+    assert run(root, "build", "--now", NOW) == (1, "", f"{message}\n1 problem found; nothing was written.\n")
+    assert tree(root / "output") == built
+    (root / "templates" / name).unlink()
+    assert run(root, "build", "--now", NOW)[0] == 0
+    assert tree(root / "output") == built
+
+
+@pytest.mark.parametrize("name, text, message", TEMPLATE_CASES.values(), ids=TEMPLATE_CASES.keys())
 def test_check_compiles_and_renders_every_template(tmp_path: Path, name: str, text: str, message: str) -> None:
     root = _template_site(tmp_path, name, text)
     path, line, rest = message.split(":", 2)
