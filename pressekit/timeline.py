@@ -41,7 +41,7 @@ class Timeline:
     now: datetime
     scheduled: tuple[Release, ...]   # not drafts, published > now; earliest first
     drafts: tuple[Release, ...]      # by id
-    later: tuple[Change, ...] = ()   # photo expiries and withdrawals after now; earliest first
+    later: tuple[Change, ...] = ()   # photo expiries, withdrawals, corrections, press dates ending; earliest first
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,19 @@ class Change:
 
 
 def plan_timeline(releases: list[Release], now: datetime) -> Timeline:
-    """Return the releases that go live after `now` (by lift time), the drafts, and the expiries and
-    withdrawals still to come."""
+    """Return the releases that go live after `now` (by lift time), the drafts, and the later changes still to
+    come: photo expiries, withdrawals, corrections dated ahead, and press dates ending (they move to the archive
+    of /termine/). Every moment at which a build changes output/ by itself is in it."""
     scheduled = sorted((r for r in releases if not r.draft and r.published > now), key=lambda r: (r.published, r.id))
     drafts = sorted((r for r in releases if r.draft), key=lambda r: r.id)
     later = [Change(p.expires, r, f"Foto läuft ab: {p.file}") for r in releases if not r.draft
              for p in r.photos if p.expires is not None and p.expires > now]
     later += [Change(r.withdrawn.date, r, "Rückruf") for r in releases
               if not r.draft and r.withdrawn is not None and r.withdrawn.date > now]
+    later += [Change(c.date, r, "Korrektur erscheint") for r in releases if not r.draft
+              for c in r.corrections if c.date > now]
+    later += [Change(r.event.until, r, "Termin vorbei: rückt auf /termine/ ins Archiv") for r in releases
+              if not r.draft and r.event is not None and r.event.until > now]
     return Timeline(now, tuple(scheduled), tuple(drafts),
                     tuple(sorted(later, key=lambda c: (c.moment, c.release.id, c.what))))
 
@@ -82,7 +87,7 @@ def format_timeline(timeline: Timeline, config: Config) -> str:
     else:
         out.append("Keine Meldung mit Sperrfrist oder künftigem Datum.")
     if timeline.later:
-        out += ["", "Wird entfernt (mit dem ersten Build ab diesem Zeitpunkt):"]
+        out += ["", "Ändert sich (mit dem ersten Build ab diesem Zeitpunkt):"]
         out.extend(f"  {weekday_time(c.moment, tz)}  {c.release.id}  {c.what}" for c in timeline.later)
     if timeline.drafts:
         out += ["", "Entwürfe (erscheinen erst mit draft: false):"]

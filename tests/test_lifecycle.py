@@ -313,7 +313,7 @@ def test_timeline_lists_expiries_and_its_schedule_rebuilds_then(expiring_site: P
     assert result.output.splitlines()[2:] == [
         "Keine Meldung mit Sperrfrist oder künftigem Datum.",
         "",
-        "Wird entfernt (mit dem ersten Build ab diesem Zeitpunkt):",
+        "Ändert sich (mit dem ersten Build ab diesem Zeitpunkt):",
         "  Fr 01.08.2025, 00:00 Uhr  2025-07-02-kita  Foto läuft ab: kinder.jpg",
     ]
     cron = CliRunner().invoke(main, ["timeline", "--cron", "--site", str(expiring_site), "--now", NOW]).output

@@ -148,6 +148,22 @@ def test_a_date_moves_to_the_archive_when_it_is_over(tmp_path: Path) -> None:
     assert "Kreistag" not in upcoming and "Kreistag" in past
 
 
+def test_the_timeline_schedules_a_build_when_a_date_is_over(tmp_path: Path) -> None:
+    # a press date moves to the archive of /termine/ only with a build after its end: cron must run one then
+    root = event_site(tmp_path / "site")
+    listing = CliRunner().invoke(main, ["timeline", "--site", str(root), "--now", NOW]).output.splitlines()
+    changes = listing[listing.index("Ändert sich (mit dem ersten Build ab diesem Zeitpunkt):") + 1:]
+    assert changes == [
+        "  Mi 09.04.2025, 13:00 Uhr  2025-04-01-kreistag  Termin vorbei: rückt auf /termine/ ins Archiv",
+        "  So 20.04.2025, 10:00 Uhr  2025-03-20-messe  Termin vorbei: rückt auf /termine/ ins Archiv",
+    ]
+    cron = CliRunner().invoke(main, ["timeline", "--cron", "--site", str(root), "--now", NOW]).output.splitlines()
+    assert "# Mi 09.04.2025, 13:00 Uhr: 2025-04-01-kreistag" in cron
+    assert any(line.startswith("0 13 9 4 * cd ") for line in cron)
+    later = CliRunner().invoke(main, ["timeline", "--cron", "--site", str(root), "--now", "2025-04-20T10:00:00+02:00"])
+    assert "# nothing scheduled" in later.output.splitlines()
+
+
 def test_event_errors_name_the_line_and_change_nothing(tmp_path: Path) -> None:
     root = event_site(tmp_path / "site")
     build(root)
