@@ -48,7 +48,7 @@ class Search:
         self.ctx, self.releases, self.site_pages = ctx, releases, site_pages
         self.collector = Collector(ctx)
         self.indexing = search.Indexing(ctx.config.root / CACHE_DIR / "search-index", ctx.staging,
-                                        ctx.config.site.language)
+                                        ctx.config.site.language, ctx.jobs)
         self.keys: dict[str, str] = {}
 
     def __enter__(self) -> Search:
@@ -68,19 +68,17 @@ class Search:
         by_year: dict[str, list[Release]] = defaultdict(list)
         for release in self.releases:
             by_year[str(release.published.astimezone(config.site.tz).year)].append(release)
-        texts = search.TextCache(config.root / CACHE_DIR / "search-texts")
+        bodies = BodyCache(config.root / CACHE_DIR / "bodies")  # the release pages' bodies: no Markdown twice
         for year, releases in sorted(by_year.items()):
             self.keys[year] = digest(self.ctx.base, "search", [r.fingerprint for r in releases])
             if not self.collector.reuse("search:" + year, self.keys[year]):
-                self.indexing.start(year, self.keys[year], functools.partial(_records, releases, texts, config))
+                self.indexing.start(year, self.keys[year], functools.partial(_records, releases, bodies, config))
         if self.site_pages:
             name, pages = search.PAGES_INDEX, self.site_pages
             self.keys[name] = digest(self.ctx.base, "search", [repr(p) for p in pages])
             if not self.collector.reuse("search:" + name, self.keys[name]):
                 self.indexing.start(name, self.keys[name], lambda: [
                     search.Record(f"{p.slug}/", p.title, "", render_html(p.body)) for p in pages])
-        if self.indexing.started:
-            texts.prune({r.id for r in self.releases})
 
     def finish(self) -> Made:
         """Wait for Pagefind; the index groups and the search page, which names every index, years first."""
@@ -97,8 +95,8 @@ class Search:
         return Made(self.collector.groups)
 
 
-def _records(releases: list[Release], texts: search.TextCache, config: Config) -> list[search.Record]:
-    return [_record(r, texts.get(r.id, r.body, render_html), config) for r in releases]
+def _records(releases: list[Release], bodies: BodyCache, config: Config) -> list[search.Record]:
+    return [_record(r, bodies.html(r), config) for r in releases]
 
 
 def _record(release: Release, body_html: str, config: Config) -> search.Record:

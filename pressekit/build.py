@@ -7,10 +7,10 @@
    (`validate.validate_site`), and every page of pages/ (`sitepages`);
 3. choose what is public at `now` (drafts, future dates and embargoes are left out);
 4. photos: the variants and ZIPs (`photos`);
-5. render into a staging folder (`assemble`), while Pagefind indexes the changed years: the pages
-   of pages/, each release's page and e-mails (`workers`, in worker processes), the list pages
-   and the archive, the feeds, the search indexes and page, the press dates, the fixed files
-   (photos, attachments, robots.txt, 404) and the sitemap;
+5. render into a staging folder (`assemble`): the pages of pages/, each release's page and e-mails
+   (`workers`, in worker processes), then, while Pagefind indexes the changed years from the bodies
+   the workers rendered, the list pages and the archive and the feeds; then the search indexes and
+   page, the press dates, the fixed files (photos, attachments, robots.txt, 404) and the sitemap;
 6. write: put the new files into output/ (`output.apply`): nothing is touched unless every step
    succeeded; then keep the state for the next build.
 
@@ -127,12 +127,13 @@ def _build(plan: Plan) -> BuildReport:
         try:
             ctx = context(config, plan.now, plan.preview, plan.jobs, plan.progress,
                           previous.groups if previous else {}, staging, site_pages, store.load(TEMPLATE_REFS))
-            with assemble.Search(ctx, listed, site_pages) as search, render_pool(ctx) as pool:
+            with render_pool(ctx) as pool:
                 pages = assemble.site_page_groups(ctx, site_pages)
                 release_pages = assemble.release_groups(ctx, chosen, made, previous.summaries if previous else {}, pool)
-                lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
-                feeds = assemble.feed_groups(ctx, chosen, made)
-                indexes = search.finish()
+                with assemble.Search(ctx, listed, site_pages) as search:  # indexes the bodies the workers made
+                    lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
+                    feeds = assemble.feed_groups(ctx, chosen, made)
+                    indexes = search.finish()
             calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
             fixed = assemble.fixed_groups(ctx, chosen, made)
             site = _merge(pages, release_pages.made, lists, feeds, indexes, calendar, fixed)

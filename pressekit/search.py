@@ -62,14 +62,15 @@ def index_path(name: str) -> str:
 
 
 class Indexing:
-    """Pagefind runs in the background while the pages render; `finish` links their indexes into staging.
+    """Pagefind runs in the background (as many at a time as there are cores) while the list pages and feeds
+    render; `finish` copies their indexes into staging.
 
     Each index is kept in cache/<key>/ and made only once per key: Pagefind writes its filter and
     meta files in an arbitrary order, so builds of one site into several folders give the same bytes.
     """
 
-    def __init__(self, cache: Path, staging: Path, language: str):
-        self.cache, self.staging, self.language = cache, staging, language
+    def __init__(self, cache: Path, staging: Path, language: str, workers: int = 1):
+        self.cache, self.staging, self.language, self.workers = cache, staging, language, max(1, workers)
         self.started: list[tuple[str, Path, Path, subprocess.Popen[str] | None, tempfile.TemporaryDirectory[str] | None]] = []
 
     def __enter__(self) -> Indexing:
@@ -89,7 +90,7 @@ class Indexing:
         if _intact(kept):
             self.started.append((name, kept, kept, None, None))
             return
-        self._wait_for_running()  # one Pagefind at a time: the rendering needs the other core
+        self._wait_for_slot()
         fresh = self.cache / f".{kept.name}.new"
         if fresh.exists():
             shutil.rmtree(fresh)
@@ -98,10 +99,12 @@ class Indexing:
         process = _start_pagefind(Path(temp.name) / "site", fresh, self.language)
         self.started.append((name, kept, fresh, process, temp))
 
-    def _wait_for_running(self) -> None:
-        for _, _, fresh, process, temp in self.started:
-            if process is not None and temp is not None and process.returncode is None:
-                _check(process, fresh, Path(temp.name) / "pagefind.log")
+    def _wait_for_slot(self) -> None:
+        """Wait until fewer Pagefind processes run than there are cores (Pagefind uses about one each)."""
+        running = [(fresh, process, temp) for _, _, fresh, process, temp in self.started
+                   if process is not None and temp is not None and process.poll() is None]
+        for fresh, process, temp in running[:max(0, len(running) - self.workers + 1)]:
+            _check(process, fresh, Path(temp.name) / "pagefind.log")
 
     def finish(self) -> dict[str, list[str]]:
         """Wait for every index and link it into staging; return name -> relpaths. Raises PressekitError."""
@@ -166,33 +169,6 @@ def write_documents(records: Sequence[Record], folder: Path, language: str) -> N
         (page / "index.html").write_text(record.document(language), "utf-8")
     if not records:  # Pagefind refuses an empty site; an empty index still lets the page load
         (folder / "leer.html").write_text(f'<html lang="{language}"><body></body></html>', "utf-8")
-
-
-class TextCache:
-    """The body HTML a search record holds, one file per release, so that re-indexing a year renders no Markdown."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def get(self, name: str, source: str, make: Callable[[str], str]) -> str:
-        """make(source), from the cache when source is unchanged since it was kept under name."""
-        tag = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
-        path = self.folder / name
-        kept = read_sealed(path)  # checked: a damaged entry is made again, never indexed
-        if kept is not None:
-            kept_tag, _, text = kept.decode("utf-8", "surrogatepass").partition("\n")
-            if kept_tag == tag:
-                return text
-        text = make(source)
-        write_sealed(path, f"{tag}\n{text}".encode("utf-8", "surrogatepass"))
-        return text
-
-    def prune(self, keep: Collection[str]) -> None:
-        """Delete the texts of every name but these."""
-        if self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.name not in keep:
-                    path.unlink(missing_ok=True)
 
 
 def _executable() -> str:
