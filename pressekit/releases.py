@@ -5,7 +5,6 @@ Every problem in every file is collected; nothing is created from an invalid rel
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +18,7 @@ from .errors import BuildFailed, SourceError, display_path
 from .frontmatter import split_document
 from .model import Release
 from .paths import RELEASES_DIR
+from .processes import pool_context
 from .release_fields import ReleaseValidator
 from .text import decode_utf8
 
@@ -125,9 +125,7 @@ def _parse_all(sources: list[str], config: Config) -> list[tuple[Release | None,
     workers = min(os.cpu_count() or 1, 8)
     if len(sources) < PARALLEL_PARSE or workers < 2:
         return [load_release(Path(s), config) for s in sources]
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=pool_context(__name__)) as pool:
         return list(pool.map(load_release, map(Path, sources), repeat(config), chunksize=100))
 
 

@@ -8,7 +8,6 @@ digest of its Markdown and the Markdown settings, so a template edit renders no 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +24,7 @@ from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, EXTENSIONS, URL_SCHEMES, r
 from .model import Release
 from .output import OutputFile
 from .pages import ListPage, PageRenderer
+from .processes import pool_context
 from .sitepages import SiteLinks
 from .templates import make_environment
 from .views import MailView, ReleaseView
@@ -207,15 +207,3 @@ class RenderPool:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=pool_context(__name__), initializer=_init_worker,
                                             initargs=self.args)
         return self.pool
-
-
-def pool_context(preload: str) -> multiprocessing.context.BaseContext:
-    """The one start method of every worker pool: forkserver with module `preload` loaded once.
-
-    fork is unsafe in a process with threads (`serve`, progress bars); spawn where forkserver is missing.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([preload])
-    return context

@@ -24,6 +24,7 @@ from ..config import Config, VariantSpec
 from ..errors import SourceError, display_path
 from ..model import Photo, Release, Variant
 from ..output import OutputFile
+from ..processes import pool_context
 from .meta import PhotoMeta, build_zip, credits_text, photo_meta
 from .check import (
     PhotoProblem,
@@ -220,7 +221,6 @@ def _run(jobs: list[_Job], workers: int, tick: Callable[[], None]) -> list[Outco
             outcomes[n] = run_job(job)
             tick()
         return outcomes
-    from ..workers import pool_context  # not at import: the photo workers need no page rendering
 
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=pool_context(__name__)) as pool:
         # Longest first: a portrait decoded at full size must not be the last one left running.
