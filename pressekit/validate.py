@@ -59,7 +59,10 @@ def validate_site(root: Path, now: datetime, cache: ParseCache | None = None, st
     subject = [r for r in releases if r.id == only] if only is not None else releases
     problems = errors + photo_problems(config, subject, store)
     if only is None or subject:
-        problems += template_problems(config, releases if only is None else subject, now, store)
+        checked = template_problems(config, releases if only is None else subject, now, store)
+        problems += checked.problems
+        if store is not None and checked.new_key and not any(not p.warning for p in problems):
+            store.save(TEMPLATE_CHECKS, checked.new_key)  # kept only from a clean run: a failed build writes nothing
     return Validation(config, tuple(releases), tuple(problems))
 
 
@@ -96,23 +99,27 @@ def photo_problems(config: Config, releases: list[Release], store: Store | None 
 
 # --- templates -----------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class TemplateCheck:
+    problems: list[SourceError]
+    new_key: str | None = None  # to keep in the store when the whole site is clean; None: nothing new to keep
+
+
 def template_problems(config: Config, releases: list[Release], now: datetime,
-                      store: Store | None = None) -> list[SourceError]:
+                      store: Store | None = None) -> TemplateCheck:
     """Errors of every template: each is compiled, then the pages and e-mails are rendered once for a sample.
 
-    With a `store`, a clean result is kept under the digest of every template, the config and the
+    With a `store`, a clean result is known by the digest of every template, the config and the
     sample: templates that passed are not compiled and rendered again while none of those changed.
     """
     from .mail import mail_environment
 
     env = mail_environment(config)
     key = _templates_key(env, config, releases, now) if store is not None else None
-    if store is not None and key is not None and store.load(TEMPLATE_CHECKS) == key:
-        return []
+    if store is not None and store.load(TEMPLATE_CHECKS) == key:
+        return TemplateCheck([])
     problems = _template_problems(env, config, releases, now)
-    if store is not None and not problems:
-        store.save(TEMPLATE_CHECKS, key)
-    return problems
+    return TemplateCheck(problems, None if problems else key)
 
 
 def _templates_key(env: Environment, config: Config, releases: list[Release], now: datetime) -> str:
