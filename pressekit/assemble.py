@@ -5,7 +5,6 @@ renders only the groups whose key changed into the staging folder and returns it
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -82,10 +81,10 @@ class Search:
 
     def finish(self) -> Made:
         """Wait for Pagefind; the index groups and the search page, which names every index, years first."""
-        staging = self.ctx.staging
-        for name, written in self.indexing.finish().items():
-            self.collector.put_written("search:" + name, self.keys[name],
-                                       {rel: _file_digest(staging / rel) for rel in written})
+        published = {rel: d for name, (_, files) in self.ctx.previous.items() if name.startswith("search:")
+                     for rel, d in files.items()}
+        for name, written in self.indexing.finish(published).items():
+            self.collector.put_written("search:" + name, self.keys[name], written)
         if self.indexing.started:
             search.prune_cache(self.indexing.cache, self.keys.values())
         names = sorted((n for n in self.keys if n != search.PAGES_INDEX), reverse=True) + \
@@ -103,11 +102,6 @@ def _record(release: Release, body_html: str, config: Config) -> search.Record:
     local = release.published.astimezone(config.site.tz)
     return search.Record(f"{release.id}/", release.title, day(release.published, config.site.tz), body_html, release.subtitle,
                          release.tags, str(local.year))
-
-
-def _file_digest(path: Path) -> str:
-    """sha256 of a file's bytes, as the staging writer records it."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def site_page_groups(ctx: Context, site_pages: list[SitePage]) -> Made:

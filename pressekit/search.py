@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,7 @@ class Indexing:
     def __init__(self, cache: Path, staging: Path, language: str, workers: int = 1):
         self.cache, self.staging, self.language, self.workers = cache, staging, language, max(1, workers)
         self.started: list[tuple[str, Path, Path, subprocess.Popen[str] | None, tempfile.TemporaryDirectory[str] | None]] = []
+        self.manifests: dict[str, dict[str, str]] = {}  # name -> {relpath in the index: digest}
 
     def __enter__(self) -> Indexing:
         return self
@@ -87,7 +88,9 @@ class Indexing:
     def start(self, name: str, key: str, records: Callable[[], Sequence[Record]]) -> None:
         """Start indexing records as pagefind/<name>/, unless the intact index of key is in the cache."""
         kept = self.cache / key[:32]
-        if _intact(kept):
+        found = _intact(kept)
+        if found is not None:
+            self.manifests[name] = found
             self.started.append((name, kept, kept, None, None))
             return
         self._wait_for_slot()
@@ -106,8 +109,12 @@ class Indexing:
         for fresh, process, temp in running[:max(0, len(running) - self.workers + 1)]:
             _check(process, fresh, Path(temp.name) / "pagefind.log")
 
-    def finish(self) -> dict[str, list[str]]:
-        """Wait for every index and link it into staging; return name -> relpaths. Raises PressekitError."""
+    def finish(self, published: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        """Wait for every index; return name -> {relpath under output/: digest}. Raises PressekitError.
+
+        Only the files whose digest differs from `published` (relpath -> digest of the last build's
+        output) are copied into staging: an edit changes a few files of its year's index, not all.
+        """
         written = {}
         for name, kept, fresh, process, temp in self.started:
             if process is not None and temp is not None:
@@ -115,14 +122,17 @@ class Indexing:
                 for pattern in UNUSED:
                     for path in fresh.glob(pattern):
                         path.unlink()
-                _write_manifest(fresh)
+                self.manifests[name] = _write_manifest(fresh)
                 if kept.exists():
                     shutil.rmtree(kept)
                 fresh.rename(kept)
-            target = self.staging / SEARCH_DIR / name
-            # copied, never linked: a cache entry damaged later must not change what was published
-            shutil.copytree(kept, target, ignore=shutil.ignore_patterns(MANIFEST))
-            written[name] = sorted(p.relative_to(self.staging).as_posix() for p in target.rglob("*") if p.is_file())
+            written[name] = {f"{index_path(name)}{rel}": d for rel, d in self.manifests[name].items()}
+            for rel, d in self.manifests[name].items():
+                if published.get(f"{index_path(name)}{rel}") != d:
+                    target = self.staging / index_path(name) / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    # copied, never linked: a cache entry damaged later must not change what was published
+                    shutil.copyfile(kept / rel, target)
         return written
 
 
@@ -133,22 +143,25 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
-def _write_manifest(folder: Path) -> None:
-    """Record the digest of every file of a cached index beside it (sealed), to check it before reuse."""
-    lines = [f"{file_digest(p)} {p.relative_to(folder).as_posix()}" for p in _files(folder)]
-    write_sealed(folder / MANIFEST, "\n".join(lines).encode("utf-8"))
+def _write_manifest(folder: Path) -> dict[str, str]:
+    """Record the digest of every file of a cached index beside it (sealed), to check it before reuse;
+    return relpath -> digest."""
+    found = {p.relative_to(folder).as_posix(): file_digest(p) for p in _files(folder)}
+    write_sealed(folder / MANIFEST, "\n".join(f"{d} {rel}" for rel, d in found.items()).encode("utf-8"))
+    return found
 
 
-def _intact(folder: Path) -> bool:
-    """True when a cached index holds exactly the files its manifest names, each with its digest."""
+def _intact(folder: Path) -> dict[str, str] | None:
+    """relpath -> digest of a cached index that holds exactly the files its manifest names, each with its
+    digest; None when it does not (or is missing)."""
     manifest = read_sealed(folder / MANIFEST)
     if manifest is None or not (folder / "pagefind.js").is_file():
-        return False
+        return None
     try:
-        found = [f"{file_digest(p)} {p.relative_to(folder).as_posix()}" for p in _files(folder)]
+        found = {p.relative_to(folder).as_posix(): file_digest(p) for p in _files(folder)}
     except OSError:
-        return False
-    return manifest.decode("utf-8") == "\n".join(found)
+        return None
+    return found if manifest.decode("utf-8") == "\n".join(f"{d} {rel}" for rel, d in found.items()) else None
 
 
 def prune_cache(cache: Path, keys: Collection[str]) -> None:
