@@ -43,17 +43,23 @@ class Search:
     (Pagefind's `mergeIndex` joins them in the browser).
     """
 
-    def __init__(self, ctx: Context, releases: list[Release], site_pages: list[SitePage]):
-        self.ctx, self.releases, self.site_pages = ctx, releases, site_pages
+    def __init__(self, ctx: Context, releases: list[Release], site_pages: list[SitePage], pool: RenderPool):
+        self.ctx, self.releases, self.site_pages, self.pool = ctx, releases, site_pages, pool
+        self.deferred = False
         self.collector = Collector(ctx)
         self.indexing = search.Indexing(ctx.config.root / CACHE_DIR / "search-index", ctx.staging,
                                         ctx.config.site.language, ctx.jobs)
         self.keys: dict[str, str] = {}
 
     def __enter__(self) -> Search:
+        """Start indexing, unless worker processes run: then Pagefind waits for them (`finish`), so the
+        processes of both never hold memory and the cores at once."""
         self.indexing.__enter__()
         try:
-            self._start()
+            if self.pool.in_processes:
+                self.deferred = True
+            else:
+                self._start()
         except BaseException:
             self.indexing.__exit__(None, None, None)
             raise
@@ -81,6 +87,9 @@ class Search:
 
     def finish(self) -> Made:
         """Wait for Pagefind; the index groups and the search page, which names every index, years first."""
+        if self.deferred:
+            self.pool.close()
+            self._start()
         published = {rel: d for name, (_, files) in self.ctx.previous.items() if name.startswith("search:")
                      for rel, d in files.items()}
         for name, written in self.indexing.finish(published).items():

@@ -8,9 +8,10 @@
 3. choose what is public at `now` (drafts, future dates and embargoes are left out);
 4. photos: the variants and ZIPs (`photos`);
 5. render into a staging folder (`assemble`): the pages of pages/, each release's page and e-mails
-   (`workers`, in worker processes), then, while Pagefind indexes the changed years from the bodies
-   the workers rendered, the list pages and the archive and the feeds; then the search indexes and
-   page, the press dates, the fixed files (photos, attachments, robots.txt, 404) and the sitemap;
+   (`workers`, in worker processes), then the list pages and the archive and the feeds while Pagefind
+   indexes the changed years from the bodies the workers rendered (after the worker processes, where
+   there were any); then the search indexes and page, the press dates, the fixed files (photos,
+   attachments, robots.txt, 404) and the sitemap;
 6. write: put the new files into output/ (`output.apply`): nothing is touched unless every step
    succeeded; then keep the state for the next build.
 
@@ -130,7 +131,7 @@ def _build(plan: Plan) -> BuildReport:
             with render_pool(ctx) as pool:
                 pages = assemble.site_page_groups(ctx, site_pages)
                 release_pages = assemble.release_groups(ctx, chosen, made, previous.summaries if previous else {}, pool)
-                with assemble.Search(ctx, listed, site_pages) as search:  # indexes the bodies the workers made
+                with assemble.Search(ctx, listed, site_pages, pool) as search:  # indexes the bodies the workers made
                     lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
                     feeds = assemble.feed_groups(ctx, chosen, made)
                     indexes = search.finish()

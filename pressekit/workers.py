@@ -174,8 +174,18 @@ class RenderPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def in_processes(self) -> bool:
+        """True while worker processes run (and hold memory and the cores)."""
+        return self.pool is not None
+
+    def close(self) -> None:
+        """Stop the worker processes; rendering afterwards happens in this process."""
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
     def releases(self, jobs: list[ReleaseJob]) -> Iterator[Rendered]:
         """Render every release job; yields results as they come."""
