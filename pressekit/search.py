@@ -62,8 +62,8 @@ def index_path(name: str) -> str:
 
 
 class Indexing:
-    """Pagefind runs in the background (as many at a time as there are cores) while the list pages and feeds
-    render; `finish` copies their indexes into staging.
+    """Pagefind runs in the background (`workers` at a time) while the list pages and feeds render; `finish`
+    copies their indexes into staging.
 
     Each index is kept in cache/<key>/ and made only once per key: Pagefind writes its filter and
     meta files in an arbitrary order, so builds of one site into several folders give the same bytes.
@@ -103,7 +103,7 @@ class Indexing:
         self.started.append((name, kept, fresh, process, temp))
 
     def _wait_for_slot(self) -> None:
-        """Wait until fewer Pagefind processes run than there are cores (Pagefind uses about one each)."""
+        """Wait until fewer Pagefind processes run than `workers`."""
         running = [(fresh, process, temp) for _, _, fresh, process, temp in self.started
                    if process is not None and temp is not None and process.poll() is None]
         for fresh, process, temp in running[:max(0, len(running) - self.workers + 1)]:
