@@ -134,7 +134,11 @@ def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult
     """
     config, collector = ctx.config, Collector(ctx)
     zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
-    files = {f.relpath: f.source for f in made.files if f.source is not None} if config.email.attach_photos else {}
+    files: dict[str, dict[str, Path]] = defaultdict(dict)  # release id -> {relpath: variant file}, to attach
+    if config.email.attach_photos:
+        for f in made.files:
+            if f.source is not None:
+                files[f.relpath.partition("/")[0]][f.relpath] = f.source
     banner = _banner(ctx.now, config) if ctx.preview else (lambda release: "")
     page_templates = ctx.templates.of("release.html")
     mail_templates = ctx.templates.of("email-ots.txt" if config.email.layout == "ots" else "email.txt", "email.html")
@@ -145,9 +149,8 @@ def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult
         zip_file = zips.get(f"{release.id}/fotos.zip")
         variants = {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos}
         page = ReleaseView(release, variants, {a.file: a.path.stat().st_size for a in release.attachments},
-                           len(zip_file.read()) if zip_file else None, banner(release))
-        mail = MailView(release, variants, {rel: path for rel, path in files.items() if rel.startswith(f"{release.id}/")},
-                        page.attachment_sizes)
+                           zip_file.size() if zip_file else None, banner(release))
+        mail = MailView(release, variants, files.get(release.id, {}), page.attachment_sizes)
         keys[release.id] = (digest(ctx.base, page_templates, page.digest), digest(ctx.base, mail_templates, mail.digest))
         page_kept = release.id in summaries and collector.reuse("page:" + release.id, keys[release.id][0])
         # a withdrawn release has no e-mails any more: no mail group, so its files leave output/

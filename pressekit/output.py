@@ -34,6 +34,10 @@ class OutputFile:
     def read(self) -> bytes:
         return self.data if self.data is not None else self.source.read_bytes()  # type: ignore[union-attr]
 
+    def size(self) -> int:
+        """Its size in bytes, without reading a file to copy."""
+        return len(self.data) if self.data is not None else self.source.stat().st_size  # type: ignore[union-attr]
+
 
 @dataclass(frozen=True)
 class Producer:
