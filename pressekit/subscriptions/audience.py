@@ -18,7 +18,8 @@ from ..config import Config
 from ..model import Release
 from ..recipients import Recipient, address_key
 from .site import ServiceSite, load_service_site
-from .store import Store, Subscriber
+from .records import Subscriber
+from .store import Store
 
 
 

@@ -21,7 +21,8 @@ from ..text import decode_utf8
 from .forms import check_address
 from .mailer import send_confirmation
 from .site import ServiceSite
-from .store import STATES, Signup, Store, Subscriber
+from .records import STATES, Signup, Subscriber
+from .store import Store
 
 COLUMNS = ("email", "name", "medium", "state", "topics", "subscribed", "confirmed")
 IMPORT_COLUMNS = ("email", "name", "medium", "topics")

@@ -21,7 +21,8 @@ from ..errors import PressekitError
 from ..mail import address_field, check_headers, parse_address, sender_of, unstructured_field
 from ..send import SmtpSession, envelope_sender, smtp_password
 from .site import ServiceSite
-from .store import Store, Subscriber
+from .records import Subscriber
+from .store import Store
 
 TEMPLATES = {"confirm": "abo/bestaetigung.txt", "known": "abo/bekannt.txt"}
 SUBJECTS = {"confirm": "Bitte bestätigen: Pressemitteilungen per E-Mail", "known": "Ihr Abonnement der Pressemitteilungen"}

@@ -32,7 +32,8 @@ from ..pages import PageInfo
 from .forms import FieldError, check_address, check_text, check_topics
 from .mailer import send_confirmation
 from .site import ServiceSite, load_service_site
-from .store import Signup, Store, StoreError, Subscriber
+from .records import Signup, Subscriber
+from .store import Store, StoreError
 
 Clock = Callable[[], datetime]
 MAX_REQUEST = 16 * 1024
