@@ -141,13 +141,14 @@ def _build(plan: Plan) -> BuildReport:
             groups = site.groups | assemble.sitemap_group(ctx, chosen, site.groups).groups
         except OSError as exc:
             raise write_error(exc, plan.root, staging, plan.output) from exc
-        _check_collisions(config, chosen, groups)
+        files = manifest(groups)
+        _check_collisions(config, chosen, groups, files)
         clock.lap("render")
         states.drop()  # an interrupted apply must not leave a state that claims the old output
-        written = _write(plan, groups, previous, made, assemble.copied_files(config, chosen), staging)
+        written = _write(plan, files, previous, made, assemble.copied_files(config, chosen), staging)
     finally:
         discard_staging(plan.output)
-    states.save(plan.output, inputs, plan.now, _schedule(releases), groups, release_pages.summaries,
+    states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
                 (stamp, previous) if stamp is not None and previous is not None else None)
     if ctx.templates.used_refs != ctx.templates.refs:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)
@@ -171,23 +172,25 @@ def _merge(*steps: Made) -> Made:
                 sum(step.rendered for step in steps), sum(step.reused for step in steps))
 
 
-def _check_collisions(config: Config, chosen: list[Release], groups: Groups) -> None:
-    """Two producers of one output path (a release id `suche`, an attachment named `index.html`) fail the build."""
+def _check_collisions(config: Config, chosen: list[Release], groups: Groups, files: dict[str, str]) -> None:
+    """Two producers of one output path (a release id `suche`, an attachment named `index.html`) fail the build.
+
+    `files` is the manifest of groups: one entry per path.
+    """
     from .owners import producers
 
-    if len(manifest(groups)) == sum(len(files) for _, files in groups.values()):
+    if len(files) == sum(len(group_files) for _, group_files in groups.values()):
         return  # every path has one producer: no need to name them
     collisions = find_collisions(producers(config, chosen, groups))
     if collisions:
         raise BuildFailed(collisions)
 
 
-def _write(plan: Plan, groups: Groups, previous: Built | None, made: PhotoResult, copied: dict[str, Path],
+def _write(plan: Plan, files: dict[str, str], previous: Built | None, made: PhotoResult, copied: dict[str, Path],
            staging: Path) -> tuple[int, int]:
-    """Make output/ hold this build's files; return (written, unchanged)."""
+    """Make output/ hold this build's files (relpath -> digest); return (written, unchanged)."""
     sources = {f.relpath: f.source for f in made.files if f.source is not None} | copied
-    return apply_files(plan.output, staging, manifest(groups), sources, previous.manifest() if previous else None,
-                       plan.root)
+    return apply_files(plan.output, staging, files, sources, previous.manifest() if previous else None, plan.root)
 
 
 def _tidy(root: Path, chosen: list[Release], made: PhotoResult, history: History) -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Union
 
 import yaml
 
 from .errors import SourceError
+from .text import decode_utf8
 
 _LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
@@ -72,6 +74,14 @@ def split_document(text: str, shown: str) -> tuple[Document | None, list[SourceE
     if fields is None:
         return None, errors
     return Document(fields, "".join(lines[end + 1:]), end + 2), errors
+
+
+def read_document(source: Path, shown: str) -> tuple[Document | None, list[SourceError]]:
+    """A Markdown file with front matter, decoded as UTF-8 (errors at their line) and split."""
+    text, errors = decode_utf8(source.read_bytes(), shown)
+    if text is None:
+        return None, errors
+    return split_document(text, shown)
 
 
 def parse_yaml(text: str, shown: str, first_line: int) -> tuple[dict[str, Node] | None, list[SourceError]]:

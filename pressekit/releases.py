@@ -15,12 +15,11 @@ from .cache import file_stamp
 from .config import Config
 from .config_file import load_config
 from .errors import BuildFailed, SourceError, display_path
-from .frontmatter import split_document
+from .frontmatter import read_document
 from .model import Release
 from .paths import RELEASES_DIR
 from .processes import pool_context
 from .release_fields import ReleaseValidator
-from .text import decode_utf8
 
 ParseCache = dict[str, tuple[object, "Release | None", list[SourceError]]]
 
@@ -151,10 +150,7 @@ def load_release(source: Path, config: Config) -> tuple[Release | None, list[Sou
     if source.is_symlink() and not source.resolve().is_relative_to(source.parent.resolve()):
         return None, [SourceError(shown, 1, "index.md is a link that leads outside the release folder",
                                   "copy the file into the release folder instead of linking it")]
-    text, errors = decode_utf8(source.read_bytes(), shown)
-    if text is None:
-        return None, errors
-    doc, errors = split_document(text, shown)
+    doc, errors = read_document(source, shown)
     if doc is None:
         return None, errors
     v = ReleaseValidator(shown, source.parent, config)

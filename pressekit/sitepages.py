@@ -16,9 +16,9 @@ from typing import Protocol
 
 from .config import Config
 from .errors import SourceError, display_path
-from .frontmatter import Node, split_document
+from .frontmatter import Node, read_document
 from .paths import PAGES_DIR, RESERVED_IDS
-from .text import CONTROL, LINE_BREAKS, decode_utf8
+from .text import CONTROL, LINE_BREAKS
 
 FIELDS = ("title", "nav", "footer", "description")
 # Paths of the site that a page cannot take.
@@ -81,10 +81,7 @@ def load_pages(config: Config, release_ids: Collection[str]) -> tuple[list[SiteP
 def load_page(source: Path, config: Config, release_ids: Collection[str]) -> tuple[SitePage | None, list[SourceError]]:
     """One page, or None and the reasons."""
     shown = display_path(source, config.root)
-    text, errors = decode_utf8(source.read_bytes(), shown)
-    if text is None:
-        return None, errors
-    doc, errors = split_document(text, shown)
+    doc, errors = read_document(source, shown)
     if doc is None:
         return None, errors
     problems = list(errors)

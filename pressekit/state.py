@@ -104,14 +104,13 @@ class States:
         self.store.drop(self.name + "-groups")
 
     def save(self, output: Path, inputs: str, now: datetime, schedule: list[datetime], groups: Groups,
-             summaries: dict[str, str], last: tuple[Stamp, Built] | None = None) -> None:
+             files: dict[str, str], summaries: dict[str, str], last: tuple[Stamp, Built] | None = None) -> None:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
         `last`: the state this build started from (output/ was intact then); a file with the digest it had
-        there was not written again, and keeps its size and mtime.
+        there was not written again, and keeps its size and mtime. `files` is `manifest(groups)`.
         """
         build = uuid.uuid4().hex
-        files = manifest(groups)
         names = sorted(files)
         kept = _kept_stats(files, *last) if last is not None else {}
         stats = array("q")

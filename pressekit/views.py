@@ -52,13 +52,9 @@ def _canonical(value: object) -> str:
         return "R:" + value.fingerprint
     if isinstance(value, View):
         return "V:" + value.digest
-    if type(value) is tuple and value and not isinstance(value[0], _PLAIN) \
-            and any(isinstance(v, (Release, View)) for v in value):  # tags and years stop at their first item
+    if isinstance(value, tuple) and any(isinstance(v, (Release, View)) for v in value):
         return "(" + ",".join(_canonical(v) for v in value) + ")"
     return repr(value)
-
-
-_PLAIN = (str, int, float)
 
 
 @dataclass(frozen=True)
