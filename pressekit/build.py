@@ -150,7 +150,7 @@ def _build(plan: Plan) -> BuildReport:
         discard_staging(plan.output)
     states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
                 (stamp, previous) if stamp is not None and previous is not None else None)
-    if ctx.templates.used_refs != ctx.templates.refs:
+    if ctx.templates.refs_changed:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)
     if not plan.preview:
         _tidy(plan.root, chosen, made, history)

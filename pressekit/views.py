@@ -93,12 +93,14 @@ class TemplateDigests:
     """Digests of templates with everything they extend, include or import, as the environment loads them.
 
     `refs` remembers what each template source references (kept between builds by the caller), so
-    templates are parsed only when their source is new; `used_refs` is what to keep for the next build.
+    templates are parsed only when their source is new; `used_refs` is what to keep for the next build,
+    and `refs_changed` says whether it differs from what was given.
     """
 
     def __init__(self, env: Environment, refs: TemplateRefs | None = None):
         self.env = env
-        self.refs: TemplateRefs = dict(refs or {})
+        self.given: TemplateRefs = dict(refs or {})
+        self.refs: TemplateRefs = dict(self.given)
         self.used_refs: TemplateRefs = {}
         self.known: dict[str, str] = {}
         self.closures: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -120,6 +122,10 @@ class TemplateDigests:
             self.refs[key] = tuple(meta.find_referenced_templates(self.env.parse(source)))
         self.used_refs[key] = self.refs[key]
         return self.refs[key]
+
+    @property
+    def refs_changed(self) -> bool:
+        return self.used_refs != self.given
 
 
 def closure(env: Environment, names: Iterable[str],

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pressekit import mail, model, pages
+from pressekit import mail, model, pages, views
 from pressekit import workers as render
 from pressekit.build import build_site
 from pressekit.cli import main
@@ -363,6 +363,24 @@ def test_one_edit_renders_only_what_lists_it(tmp_path: Path) -> None:
     assert changed == ["2025-03-03-c/email.html", "2025-03-03-c/index.html"]
     assert "Ein Nachtrag am Ende." in (site.root / "output" / "2025-03-03-c" / "email.txt").read_text()
     assert report.pages_rendered == 1 and report.variants_made == 0
+
+
+def test_an_edit_parses_no_template_to_find_what_it_includes(tmp_path: Path) -> None:
+    """What each template includes is remembered by its source: after an edit to a release only the
+    templates' text is read, none is parsed again; an edited template is parsed once more."""
+    site = Site(tmp_path / "site")
+    build_site(site.root, site.root / "output", NOW)
+    index = site.root / "releases" / "2025-03-03-c" / "index.md"
+    site.write("2025-03-03-c", index.read_text() + "\nEin Nachtrag am Ende.\n")
+    with mock.patch("pressekit.views.meta.find_referenced_templates", side_effect=AssertionError("parsed")):
+        build_site(site.root, site.root / "output", NOW)
+    site.edit_template("release.html", "<!-- neu -->")
+    parsed = []
+    real = views.meta.find_referenced_templates
+    with mock.patch("pressekit.views.meta.find_referenced_templates",
+                    side_effect=lambda ast: parsed.append(1) or real(ast)):
+        build_site(site.root, site.root / "output", NOW)
+    assert len(parsed) == 1
 
 
 def test_page_template_edit_renders_pages_only(tmp_path: Path) -> None:
