@@ -139,7 +139,7 @@ def _print_problems(problems: list[SourceError], count: int) -> None:
         path = p.path
         kind = style("warning:", fg="yellow", bold=True) if p.warning else style("error:", fg="red", bold=True)
         where = f"{p.path}:{p.line}:" if p.line else f"{p.path}:"  # line 0: a folder, not a line of a file
-        click.echo(f"{style(where, bold=True)} {kind} {p.message}")
+        click.echo(f"{style(where, bold=True)} {kind} {p.shown_message}")
         if p.hint:
             click.echo(f"  {style('hint:', fg='cyan')} {p.hint}")
     errors = sum(1 for p in problems if not p.warning)

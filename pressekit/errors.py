@@ -34,7 +34,18 @@ class SourceError:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path  # line 0: a folder, not a line of a file
-        return with_hint(f"{where}: {'warning: ' if self.warning else ''}{self.message}", self.hint)
+        return with_hint(f"{where}: {'warning: ' if self.warning else ''}{self.shown_message}", self.hint)
+
+    @property
+    def shown_message(self) -> str:
+        """The message as printed. It quotes values from the input; a line break in one is shown escaped
+        (`\\n`), as Python writes it, so every problem stays one `path:line:` line and no value can pose
+        as a line of its own."""
+        shown = []
+        for line in self.message.splitlines(keepends=True):
+            content = line.splitlines()[0] if line.splitlines() else ""
+            shown.append(content + repr(line[len(content):])[1:-1])
+        return "".join(shown)
 
 
 class BuildFailed(PressekitError):

@@ -122,3 +122,21 @@ def test_index_md_linked_from_outside_is_refused(tmp_path: Path, command: list[s
         f"releases/x/index.md:1: {kind(command)}index.md is a link that leads outside the release folder\n"
         "  hint: copy the file into the release folder instead of linking it\n") in result.stderr
     assert not (site / "output" / "x").exists()
+
+
+@pytest.mark.parametrize("command", [["build"], ["check"], ["timeline", "--cron"]])
+def test_a_value_quoted_in_an_error_cannot_start_a_line_of_its_own(tmp_path: Path, command: list[str]) -> None:
+    # a quoted value keeps its line break escaped: each problem is one `path:line:` line, and nothing the
+    # input says can look like a line of pressekit's own, on the terminal or in a captured log
+    site = write_site(tmp_path / "site")
+    event = 'event:\n  start: "2025-04-09T11:30:00+02:00\\n* * * * * touch pwned"\n  location: Kreishaus\n'
+    write_release(site, "x", HEAD.replace("date: 2025-03-04\n", "date: 2025-03-04\n" + event) + "Text\n")
+    before = snapshot(site)
+    result = run(site, *command)
+    assert result.returncode == 1
+    if command != ["check"]:  # check reports on stdout; the others print nothing there, cron lines least of all
+        assert result.stdout == ""
+    assert (f"releases/x/index.md:5: {kind(command)}event.start: '2025-04-09T11:30:00+02:00\\n* * * * * touch pwned' "
+            "is not a date and time with offset\n") in result.stderr
+    assert not any(line.startswith("*") for line in result.stderr.splitlines())
+    assert snapshot(site) == before
