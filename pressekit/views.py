@@ -48,12 +48,17 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 def _canonical(value: object) -> str:
+    """A release by its fingerprint, a view by its digest, a tuple of them by theirs, the rest by its repr.
+
+    Only a tuple whose first item is a release or view is taken apart: any other is shown whole by its
+    repr, which holds every field of whatever it contains, so the digest is exact either way.
+    """
     if isinstance(value, Release):
         return "R:" + value.fingerprint
     if isinstance(value, View):
         return "V:" + value.digest
-    if isinstance(value, tuple) and any(isinstance(v, (Release, View)) for v in value):
-        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    if type(value) is tuple and value and isinstance(value[0], (Release, View)):
+        return "(" + ",".join(map(_canonical, value)) + ")"
     return repr(value)
 
 
