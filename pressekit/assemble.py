@@ -37,7 +37,8 @@ def listed(chosen: list[Release]) -> list[Release]:
 
 
 class Search:
-    """The search indexes: started on entering (Pagefind runs while the pages render), collected by `finish`.
+    """The search indexes: planned and, for an edit, started on entering, so that Pagefind runs while
+    everything else renders; collected by `finish`.
 
     One index per year of releases and one for the pages, so an edit re-indexes its year only
     (Pagefind's `mergeIndex` joins them in the browser).
@@ -45,20 +46,21 @@ class Search:
 
     def __init__(self, ctx: Context, releases: list[Release], site_pages: list[SitePage], pool: RenderPool):
         self.ctx, self.releases, self.site_pages, self.pool = ctx, releases, site_pages, pool
-        self.deferred = False
         self.collector = Collector(ctx)
         self.indexing = search.Indexing(ctx.config.root / CACHE_DIR / "search-index", ctx.staging,
                                         ctx.config.site.language)
         self.keys: dict[str, str] = {}
+        self.todo: dict[str, Callable[[], list[search.Record]]] = {}  # index -> its records, to index
+        self.started = False
 
     def __enter__(self) -> Search:
-        """Start indexing, unless worker processes run: then Pagefind waits for them (`finish`), so the
+        """Plan the indexes, and start Pagefind at once when it has a few releases to index (an edit);
+        when it has many (a first build), it waits in `finish` for the worker processes to stop, so the
         processes of both never hold memory and the cores at once."""
         self.indexing.__enter__()
         try:
-            if self.pool.in_processes:
-                self.deferred = True
-            else:
+            self._plan()
+            if sum(self.sizes.values()) <= EARLY_INDEXING:
                 self._start()
         except BaseException:
             self.indexing.__exit__(None, None, None)
@@ -68,26 +70,33 @@ class Search:
     def __exit__(self, *exc: object) -> None:
         self.indexing.__exit__(*exc)
 
-    def _start(self) -> None:
+    def _plan(self) -> None:
         config = self.ctx.config
         by_year: dict[str, list[Release]] = defaultdict(list)
         for release in self.releases:
             by_year[str(release.published.astimezone(config.site.tz).year)].append(release)
         bodies = BodyCache(config.root / CACHE_DIR / "bodies")  # the release pages' bodies: no Markdown twice
+        self.sizes: dict[str, int] = {}
         for year, releases in sorted(by_year.items()):
             self.keys[year] = digest(self.ctx.base, "search", [r.fingerprint for r in releases])
             if not self.collector.reuse("search:" + year, self.keys[year]):
-                self.indexing.start(year, self.keys[year], functools.partial(_records, releases, bodies, config))
+                self.todo[year] = functools.partial(_records, releases, bodies, config)
+                self.sizes[year] = len(releases)
         if self.site_pages:
             name, pages = search.PAGES_INDEX, self.site_pages
             self.keys[name] = digest(self.ctx.base, "search", [repr(p) for p in pages])
             if not self.collector.reuse("search:" + name, self.keys[name]):
-                self.indexing.start(name, self.keys[name], lambda: [
-                    search.Record(f"{p.slug}/", p.title, "", render_html(p.body)) for p in pages])
+                self.todo[name] = lambda: [search.Record(f"{p.slug}/", p.title, "", render_html(p.body)) for p in pages]
+                self.sizes[name] = len(pages)
+
+    def _start(self) -> None:
+        self.started = True
+        for name, records in self.todo.items():
+            self.indexing.start(name, self.keys[name], records)
 
     def finish(self) -> Made:
         """Wait for Pagefind; the index groups and the search page, which names every index, years first."""
-        if self.deferred:
+        if not self.started:
             self.pool.close()
             self._start()
         published = {rel: d for name, (_, files) in self.ctx.previous.items() if name.startswith("search:")
@@ -101,6 +110,11 @@ class Search:
         key = digest(self.ctx.base, self.ctx.templates.of("suche.html"), names)
         self.collector.keep_or_put("search-page", key, lambda: [self.ctx.pages.search_page(names)])
         return Made(self.collector.groups)
+
+
+# Up to this many documents to index, Pagefind starts before the pages render (about a second of one
+# core for a year of releases); beyond, it waits for the worker processes.
+EARLY_INDEXING = 1500
 
 
 def _records(releases: list[Release], bodies: BodyCache, config: Config) -> list[search.Record]:

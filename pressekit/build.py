@@ -8,10 +8,10 @@
 3. choose what is public at `now` (drafts, future dates and embargoes are left out);
 4. photos: the variants and ZIPs (`photos`);
 5. render into a staging folder (`assemble`): the pages of pages/, each release's page and e-mails
-   (`workers`, in worker processes), then the list pages and the archive and the feeds while Pagefind
-   indexes the changed years from the bodies the workers rendered (after the worker processes, where
-   there were any); then the search indexes and page, the press dates, the fixed files (photos,
-   attachments, robots.txt, 404) and the sitemap;
+   (`workers`, in worker processes), the list pages and the archive and the feeds, while Pagefind
+   indexes the changed years (from the start for an edit; after the worker processes for a first
+   build); then the search indexes and page, the press dates, the fixed files (photos, attachments,
+   robots.txt, 404) and the sitemap;
 6. write: put the new files into output/ (`output.apply`): nothing is touched unless every step
    succeeded; then keep the state for the next build.
 
@@ -23,6 +23,7 @@ not rendered again.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
 import tomllib
 import zlib
@@ -124,17 +125,17 @@ def _build(plan: Plan) -> BuildReport:
     made = _photos(config, chosen, store, plan)
     clock.lap("photos")
     staging = prepare_staging(plan.output, plan.root)
+    gc.freeze()  # what was loaded lives until the build ends: the collector need not walk it again and again
     try:
         try:
             ctx = context(config, plan.now, plan.preview, plan.jobs, plan.progress,
                           previous.groups if previous else {}, staging, site_pages, store.load(TEMPLATE_REFS))
-            with render_pool(ctx) as pool:
+            with render_pool(ctx) as pool, assemble.Search(ctx, listed, site_pages, pool) as search:
                 pages = assemble.site_page_groups(ctx, site_pages)
                 release_pages = assemble.release_groups(ctx, chosen, made, previous.summaries if previous else {}, pool)
-                with assemble.Search(ctx, listed, site_pages, pool) as search:  # indexes the bodies the workers made
-                    lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
-                    feeds = assemble.feed_groups(ctx, chosen, made)
-                    indexes = search.finish()
+                lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
+                feeds = assemble.feed_groups(ctx, chosen, made)
+                indexes = search.finish()
             calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
             fixed = assemble.fixed_groups(ctx, chosen, made)
             site = _merge(pages, release_pages.made, lists, feeds, indexes, calendar, fixed)
@@ -147,6 +148,7 @@ def _build(plan: Plan) -> BuildReport:
         states.drop()  # an interrupted apply must not leave a state that claims the old output
         written = _write(plan, files, previous, made, assemble.copied_files(config, chosen), staging)
     finally:
+        gc.unfreeze()
         discard_staging(plan.output)
     states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
                 (stamp, previous) if stamp is not None and previous is not None else None)
