@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import events, feeds, photos, search
 from .cache import CODE_KEY, content_digest, digest, file_stamp
@@ -22,10 +23,11 @@ from .output import OutputFile
 from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
 from .paths import CACHE_DIR, CONFIG_NAME
 from .sitepages import SiteLinks, SitePage, site_links
+from .state import Built, Groups, ViewKeys
 from .templates import make_environment
 from .text import slugify
 from .theme import theme_dir
-from .groups import Collector, Context, Groups, Made, ReleasesMade
+from .groups import Collector, Context, Made, ReleasesMade
 from .views import FeedEntry, MailView, ReleaseView
 from .workers import BodyCache, ReleaseJob, RenderPool
 
@@ -50,7 +52,7 @@ class Search:
         self.indexing = search.Indexing(ctx.config.root / CACHE_DIR / "search-index", ctx.staging,
                                         ctx.config.site.language)
         self.keys: dict[str, str] = {}
-        self.todo: dict[str, Callable[[], list[search.Record]]] = {}  # index -> its records, to index
+        self.todo: dict[str, list[search.Source]] = {}  # index -> its documents, to index
         self.started = False
 
     def __enter__(self) -> Search:
@@ -60,7 +62,7 @@ class Search:
         self.indexing.__enter__()
         try:
             self._plan()
-            if sum(self.sizes.values()) <= EARLY_INDEXING:
+            if sum(map(len, self.todo.values())) <= EARLY_INDEXING:
                 self._start()
         except BaseException:
             self.indexing.__exit__(None, None, None)
@@ -76,23 +78,22 @@ class Search:
         for release in self.releases:
             by_year[str(release.published.astimezone(config.site.tz).year)].append(release)
         bodies = BodyCache(config.root / CACHE_DIR / "bodies")  # the release pages' bodies: no Markdown twice
-        self.sizes: dict[str, int] = {}
         for year, releases in sorted(by_year.items()):
             self.keys[year] = digest(self.ctx.base, "search", [r.fingerprint for r in releases])
             if not self.collector.reuse("search:" + year, self.keys[year]):
-                self.todo[year] = functools.partial(_records, releases, bodies, config)
-                self.sizes[year] = len(releases)
+                self.todo[year] = [search.Source(f"{r.id}/", digest(self.ctx.base, r.fingerprint),
+                                                 functools.partial(_record, r, bodies, config)) for r in releases]
         if self.site_pages:
             name, pages = search.PAGES_INDEX, self.site_pages
             self.keys[name] = digest(self.ctx.base, "search", [repr(p) for p in pages])
             if not self.collector.reuse("search:" + name, self.keys[name]):
-                self.todo[name] = lambda: [search.Record(f"{p.slug}/", p.title, "", render_html(p.body)) for p in pages]
-                self.sizes[name] = len(pages)
+                self.todo[name] = [search.Source(f"{p.slug}/", digest(self.ctx.base, repr(p)), functools.partial(_page_record, p))
+                                   for p in pages]
 
     def _start(self) -> None:
         self.started = True
-        for name, records in self.todo.items():
-            self.indexing.start(name, self.keys[name], records)
+        for name, sources in self.todo.items():
+            self.indexing.start(name, self.keys[name], sources)
 
     def finish(self) -> Made:
         """Wait for Pagefind; the index groups and the search page, which names every index, years first."""
@@ -103,8 +104,7 @@ class Search:
                      for rel, d in files.items()}
         for name, written in self.indexing.finish(published).items():
             self.collector.put_written("search:" + name, self.keys[name], written)
-        if self.indexing.started:
-            search.prune_cache(self.indexing.cache, self.keys.values())
+        search.prune_cache(self.indexing.cache, self.keys.values(), self.keys.keys())
         names = sorted((n for n in self.keys if n != search.PAGES_INDEX), reverse=True) + \
             [n for n in self.keys if n == search.PAGES_INDEX]
         key = digest(self.ctx.base, self.ctx.templates.of("suche.html"), names)
@@ -117,14 +117,14 @@ class Search:
 EARLY_INDEXING = 1500
 
 
-def _records(releases: list[Release], bodies: BodyCache, config: Config) -> list[search.Record]:
-    return [_record(r, bodies.html(r), config) for r in releases]
-
-
-def _record(release: Release, body_html: str, config: Config) -> search.Record:
+def _record(release: Release, bodies: BodyCache, config: Config) -> search.Record:
     local = release.published.astimezone(config.site.tz)
-    return search.Record(f"{release.id}/", release.title, day(release.published, config.site.tz), body_html, release.subtitle,
-                         release.tags, str(local.year))
+    return search.Record(f"{release.id}/", release.title, day(release.published, config.site.tz), bodies.html(release),
+                         release.subtitle, release.tags, str(local.year))
+
+
+def _page_record(page: SitePage) -> search.Record:
+    return search.Record(f"{page.slug}/", page.title, "", render_html(page.body))
 
 
 def site_page_groups(ctx: Context, site_pages: list[SitePage]) -> Made:
@@ -138,14 +138,17 @@ def site_page_groups(ctx: Context, site_pages: list[SitePage]) -> Made:
     return Made(collector.groups, rendered, len(site_pages) - rendered)
 
 
-def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult, summaries: dict[str, str],
+def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult, last: Built | None,
                    pool: RenderPool) -> ReleasesMade:
     """The page and the e-mails of every release whose view or templates changed; every summary.
 
-    Page and e-mails are separate groups: a page template edit renders the pages only. `summaries`
-    are the last build's: a release whose page is reused keeps its summary.
+    Page and e-mails are separate groups: a page template edit renders the pages only. From the last
+    build, a release whose page is reused keeps its summary, and one whose view inputs (fingerprint,
+    variants, attachment sizes, ZIP, banner, templates, config) are all unchanged keeps its keys
+    without its views being made and digested again.
     """
     config, collector = ctx.config, Collector(ctx)
+    summaries, known = (last.summaries, last.views or {}) if last else ({}, {})
     zips = {f.relpath: f for f in made.files if f.relpath.endswith("/fotos.zip")}
     files: dict[str, dict[str, Path]] = defaultdict(dict)  # release id -> {relpath: variant file}, to attach
     if config.email.attach_photos:
@@ -155,26 +158,29 @@ def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult
     banner = _banner(ctx.now, config) if ctx.preview else (lambda release: "")
     page_templates = ctx.templates.of("release.html")
     mail_templates = ctx.templates.of("email-ots.txt" if config.email.layout == "ots" else "email.txt", "email.html")
-    keys: dict[str, tuple[str, str]] = {}
+    views: dict[str, ViewKeys] = {}
     kept: dict[str, str] = {}
     todo: list[ReleaseJob] = []
     for release in chosen:
         zip_file = zips.get(f"{release.id}/fotos.zip")
         variants = {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos}
-        page = ReleaseView(release, variants, {a.file: a.path.stat().st_size for a in release.attachments},
-                           zip_file.size() if zip_file else None, banner(release))
-        mail = MailView(release, variants, files.get(release.id, {}), page.attachment_sizes)
-        keys[release.id] = (digest(ctx.base, page_templates, page.digest), digest(ctx.base, mail_templates, mail.digest))
-        page_kept = release.id in summaries and collector.reuse("page:" + release.id, keys[release.id][0])
+        sizes = {a.file: a.path.stat().st_size for a in release.attachments}
+        inputs = (ctx.base, page_templates, mail_templates, release.fingerprint, variants, sizes,
+                  zip_file.size() if zip_file else None, banner(release), files.get(release.id, {}))
+        remembered = known.get(release.id)
+        keys = remembered[1] if remembered is not None and remembered[0] == inputs else _release_keys(inputs, release)
+        views[release.id] = (inputs, keys)
+        page_kept = release.id in summaries and collector.reuse("page:" + release.id, keys[0])
         # a withdrawn release has no e-mails any more: no mail group, so its files leave output/
-        mail_kept = release.withdrawn is not None or collector.reuse("mail:" + release.id, keys[release.id][1])
+        mail_kept = release.withdrawn is not None or collector.reuse("mail:" + release.id, keys[1])
         if page_kept:
             kept[release.id] = summaries[release.id]
         if not (page_kept and mail_kept):
+            page, mail = _release_views(inputs, release)
             todo.append(ReleaseJob(release.id, None if page_kept else page, None if mail_kept else mail))
     new: dict[str, str] = {}
     for n, rendered in enumerate(pool.releases(todo), 1):
-        page_key, mail_key = keys[rendered.id]
+        page_key, mail_key = views[rendered.id][1]
         if rendered.summary is not None:
             collector.put_written("page:" + rendered.id, page_key, rendered.page)
             new[rendered.id] = rendered.summary
@@ -182,7 +188,20 @@ def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult
             collector.put_written("mail:" + rendered.id, mail_key, rendered.mail)
         if ctx.progress:
             ctx.progress("Seiten", n, len(todo))
-    return ReleasesMade(Made(collector.groups, len(todo), len(chosen) - len(todo)), kept | new)
+    return ReleasesMade(Made(collector.groups, len(todo), len(chosen) - len(todo)), kept | new, views)
+
+
+def _release_views(inputs: tuple[Any, ...], release: Release) -> tuple[ReleaseView, MailView]:
+    """The page's and the e-mails' views of a release from its view inputs (see `release_groups`)."""
+    _, _, _, _, variants, sizes, zip_size, banner, attached = inputs
+    return ReleaseView(release, variants, sizes, zip_size, banner), MailView(release, variants, attached, sizes)
+
+
+def _release_keys(inputs: tuple[Any, ...], release: Release) -> tuple[str, str]:
+    """The page's and the e-mails' group keys: the config and code, the templates, the view."""
+    base, page_templates, mail_templates = inputs[:3]
+    page, mail = _release_views(inputs, release)
+    return digest(base, page_templates, page.digest), digest(base, mail_templates, mail.digest)
 
 
 def list_groups(ctx: Context, releases: list[Release], made: photos.PhotoResult, summaries: dict[str, str],

@@ -132,7 +132,7 @@ def _build(plan: Plan) -> BuildReport:
                           previous.groups if previous else {}, staging, site_pages, store.load(TEMPLATE_REFS))
             with render_pool(ctx) as pool, assemble.Search(ctx, listed, site_pages, pool) as search:
                 pages = assemble.site_page_groups(ctx, site_pages)
-                release_pages = assemble.release_groups(ctx, chosen, made, previous.summaries if previous else {}, pool)
+                release_pages = assemble.release_groups(ctx, chosen, made, previous, pool)
                 lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
                 feeds = assemble.feed_groups(ctx, chosen, made)
                 indexes = search.finish()
@@ -151,7 +151,7 @@ def _build(plan: Plan) -> BuildReport:
         gc.unfreeze()
         discard_staging(plan.output)
     states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
-                (stamp, previous) if stamp is not None and previous is not None else None)
+                release_pages.views, (stamp, previous) if stamp is not None and previous is not None else None)
     if ctx.templates.refs_changed:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)
     if not plan.preview:

@@ -21,11 +21,11 @@ from .output import OutputFile
 from .pages import PageRenderer
 from .paths import CACHE_DIR, CONFIG_NAME
 from .sitepages import SiteLinks, SitePage, site_links
+from .state import Groups, ViewKeys
 from .templates import make_environment
 from .views import TemplateDigests, TemplateRefs
 from .workers import RenderPool, Staging
 
-Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
 Progress = Callable[[str, int, int], None]
 
 
@@ -40,10 +40,12 @@ class Made:
 
 @dataclass(frozen=True)
 class ReleasesMade:
-    """The release step's groups and every public release's summary (for list pages and the next build)."""
+    """The release step's groups, every public release's summary (for list pages and the next build) and
+    its view keys (for the next build)."""
 
     made: Made
     summaries: dict[str, str]
+    views: dict[str, ViewKeys]
 
 
 @dataclass(frozen=True)

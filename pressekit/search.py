@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import shutil
 import subprocess
@@ -52,8 +53,16 @@ class Record:
                 f'<body data-pagefind-body><h1 data-pagefind-meta="title">{esc(self.title)}</h1>{subtitle}'
                 f"{filters}{meta}{self.text_html}</body></html>")
 
-    def digest(self) -> str:
-        return hashlib.sha256(repr(self).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document to index: its URL, a digest of what it is made from, and how to make its record (which
+    may cost a body's Markdown: done only when the digest is new)."""
+
+    url: str
+    digest: str
+    record: Callable[[], Record]
 
 
 def index_path(name: str) -> str:
@@ -86,8 +95,8 @@ class Indexing:
             if temp is not None:
                 temp.cleanup()
 
-    def start(self, name: str, key: str, records: Callable[[], Sequence[Record]]) -> None:
-        """Start indexing records as pagefind/<name>/, unless the intact index of key is in the cache."""
+    def start(self, name: str, key: str, sources: Sequence[Source]) -> None:
+        """Start indexing sources as pagefind/<name>/, unless the intact index of key is in the cache."""
         kept = self.cache / key[:32]
         found = _intact(kept)
         if found is not None:
@@ -98,9 +107,10 @@ class Indexing:
         fresh = self.cache / f".{kept.name}.new"
         if fresh.exists():
             shutil.rmtree(fresh)
-        temp = tempfile.TemporaryDirectory(prefix="pressekit-search-")
-        write_documents(records(), Path(temp.name) / "site", self.language)
-        process = _start_pagefind(Path(temp.name) / "site", fresh, self.language)
+        documents = self.cache.with_name(DOCUMENTS) / name
+        sync_documents(sources, documents, self.language)
+        temp = tempfile.TemporaryDirectory(prefix="pressekit-search-")  # for Pagefind's messages
+        process = _start_pagefind(documents, fresh, self.language, Path(temp.name) / "pagefind.log")
         self.started.append((name, kept, fresh, process, temp))
 
     def _wait_for_running(self) -> None:
@@ -167,24 +177,68 @@ def _manifest_text(found: dict[str, str]) -> str:
     return "\n".join(f"{d} {rel}" for rel, d in found.items())
 
 
-def prune_cache(cache: Path, keys: Collection[str]) -> None:
-    """Delete the cached indexes of keys no longer in use."""
+def prune_cache(cache: Path, keys: Collection[str], names: Collection[str]) -> None:
+    """Delete the cached indexes of keys no longer in use, and the documents of indexes no longer made."""
     wanted = {key[:32] for key in keys}
     if cache.is_dir():
         for path in cache.iterdir():
             if path.name not in wanted:
                 shutil.rmtree(path, ignore_errors=True)
+    documents = cache.with_name(DOCUMENTS)
+    if documents.is_dir():
+        for path in documents.iterdir():
+            if path.name not in names:
+                shutil.rmtree(path, ignore_errors=True)
 
 
-def write_documents(records: Sequence[Record], folder: Path, language: str) -> None:
-    """The documents Pagefind reads, at the URL paths of their pages."""
+DOCUMENTS = "search-documents"  # beside the cached indexes: the documents of each index, kept between builds
+_KNOWN = ".documents"           # in each documents folder: url -> [source digest, document digest], sealed
+_EMPTY = "leer.html"
+
+
+def sync_documents(sources: Sequence[Source], folder: Path, language: str) -> None:
+    """Make folder hold exactly the documents Pagefind reads for sources, at the URL paths of their pages.
+
+    The folder is kept between builds: a document whose source digest is unchanged and whose file still
+    has the digest it was written with is left alone, so an edit writes one document, not a year's
+    (this file system's mkdir and open cost about a millisecond each). Anything else is written again.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    for record in records:
-        page = folder / record.url
-        page.mkdir(parents=True, exist_ok=True)
-        (page / "index.html").write_text(record.document(language), "utf-8")
-    if not records:  # Pagefind refuses an empty site; an empty index still lets the page load
-        (folder / "leer.html").write_text(f'<html lang="{language}"><body></body></html>', "utf-8")
+    known = _known_documents(folder)
+    kept: dict[str, list[str]] = {}
+    for source in sources:
+        path = folder / source.url / "index.html"
+        tag = hashlib.sha256(f"{language}\0{source.digest}".encode("utf-8", "surrogatepass")).hexdigest()
+        remembered = known.get(source.url)
+        if remembered is None or remembered[0] != tag or _digest_or_none(path) != remembered[1]:
+            data = source.record().document(language).encode("utf-8", "surrogatepass")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            remembered = [tag, hashlib.sha256(data).hexdigest()]
+        kept[source.url] = remembered
+    wanted = {url.split("/", 1)[0] for url in kept} | {_KNOWN}
+    for entry in os.scandir(folder):
+        if entry.name not in wanted:
+            shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+    if not sources:  # Pagefind refuses an empty site; an empty index still lets the page load
+        (folder / _EMPTY).write_text(f'<html lang="{language}"><body></body></html>', "utf-8")
+    write_sealed(folder / _KNOWN, json.dumps(kept).encode("utf-8"))
+
+
+def _known_documents(folder: Path) -> dict[str, list[str]]:
+    payload = read_sealed(folder / _KNOWN)
+    try:
+        known = json.loads(payload) if payload is not None else {}
+    except ValueError:
+        known = {}
+    return known if isinstance(known, dict) else {}
+
+
+def _digest_or_none(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _executable() -> str:
@@ -197,13 +251,13 @@ def _executable() -> str:
         return shutil.which("pagefind") or "pagefind"
 
 
-def _start_pagefind(site: Path, out: Path, language: str) -> subprocess.Popen[str]:
-    """Pagefind over site into out; its messages go to a file beside site (a pipe could be held open by a
-    process forked meanwhile, and nobody would read it while the pages render)."""
+def _start_pagefind(site: Path, out: Path, language: str, log_file: Path) -> subprocess.Popen[str]:
+    """Pagefind over site into out; its messages go to log_file (a pipe could be held open by a process
+    forked meanwhile, and nobody would read it while the pages render)."""
     command = [_executable(), "--site", str(site), "--output-path", str(out),
                "--force-language", language.split("-")[0].lower(), "--silent"]
     try:
-        with open(site.parent / "pagefind.log", "w", encoding="utf-8") as log:
+        with open(log_file, "w", encoding="utf-8") as log:
             return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True)
     except OSError as exc:
         raise PressekitError(f"the search index could not be built: {exc}\n"

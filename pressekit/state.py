@@ -16,11 +16,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .cache import Store
 from .model import NEWS_WINDOW
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
+ViewKeys = tuple[tuple[Any, ...], tuple[str, str]]  # a release's view inputs, and its page and mail keys
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class Built:
     build: str
     groups: Groups
     summaries: dict[str, str]
+    views: dict[str, ViewKeys] | None = None  # by release id (None in a state kept before they were)
+
 
     def manifest(self) -> dict[str, str]:
         """relpath -> digest of every file of the build."""
@@ -104,7 +108,8 @@ class States:
         self.store.drop(self.name + "-groups")
 
     def save(self, output: Path, inputs: str, now: datetime, schedule: list[datetime], groups: Groups,
-             files: dict[str, str], summaries: dict[str, str], last: tuple[Stamp, Built] | None = None) -> None:
+             files: dict[str, str], summaries: dict[str, str], views: dict[str, ViewKeys],
+             last: tuple[Stamp, Built] | None = None) -> None:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
         `last`: the state this build started from (output/ was intact then); a file with the digest it had
@@ -124,7 +129,7 @@ class States:
             except OSError:
                 return
             stats.extend((st.st_size, st.st_mtime_ns))
-        self.store.save(self.name + "-groups", Built(build, groups, summaries))
+        self.store.save(self.name + "-groups", Built(build, groups, summaries, views))
         self.store.save(self.name, Stamp(build, inputs, now, schedule, dir_stamp(output), "\n".join(names), stats))
 
 

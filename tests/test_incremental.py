@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pressekit import mail, model, pages, views
+from pressekit import assemble, mail, model, pages, views
 from pressekit import workers as render
 from pressekit.build import build_site
 from pressekit.cli import main
@@ -146,6 +146,13 @@ class Site:
                      else f"    symbolic: true\n    source: ki\n    photographer: Jana Muster {n}\n")
             if extra.split(":")[0] not in index.read_text():
                 self.write(rid, index.read_text().replace("    alt: Eine Wiese\n", "    alt: Eine Wiese\n" + extra, 1))
+        elif action == "attach" and index:
+            if "attachments:" not in index.read_text():
+                self.write(rid, index.read_text().replace("\n---\n", "\nattachments:\n  - file: plan.pdf\n"
+                                                                    "    title: Plan\n---\n", 1))
+            pdf = self.root / "releases" / rid / "plan.pdf"
+            pdf.write_bytes(b"%PDF-1.4 Plan\n" + b"x" * (n * 1000))  # replaced: the size the page shows changes
+            self.tick(pdf)
         elif action == "later":
             self.now += timedelta(days=n % 10 + 1)
         elif action == "template":
@@ -208,7 +215,8 @@ def build(root: Path, workers: bool = False, now: datetime = NOW) -> None:
 
 
 ACTIONS = st.sampled_from(["body", "title", "tag", "credit", "template", "config", "add", "delete", "rename",
-                           "correct", "withdraw", "expire", "label", "later", "subtitle", "page-template", "include"])
+                           "correct", "withdraw", "expire", "label", "later", "subtitle", "page-template", "include",
+                           "attach"])
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -363,6 +371,19 @@ def test_one_edit_renders_only_what_lists_it(tmp_path: Path) -> None:
     assert changed == ["2025-03-03-c/email.html", "2025-03-03-c/index.html"]
     assert "Ein Nachtrag am Ende." in (site.root / "output" / "2025-03-03-c" / "email.txt").read_text()
     assert report.pages_rendered == 1 and report.variants_made == 0
+
+
+def test_an_edit_makes_and_digests_the_views_of_the_edited_release_only(tmp_path: Path) -> None:
+    """Every other release's view inputs are as the last build remembered them: their keys are kept."""
+    site = Site(tmp_path / "site")
+    build_site(site.root, site.root / "output", NOW)
+    index = site.root / "releases" / "2025-03-03-c" / "index.md"
+    site.write("2025-03-03-c", index.read_text() + "\nEin Nachtrag am Ende.\n")
+    keyed: list[str] = []
+    real = assemble._release_keys
+    with mock.patch.object(assemble, "_release_keys", side_effect=lambda inputs, r: keyed.append(r.id) or real(inputs, r)):
+        build_site(site.root, site.root / "output", NOW)
+    assert keyed == ["2025-03-03-c"]
 
 
 def test_an_edit_parses_no_template_to_find_what_it_includes(tmp_path: Path) -> None:

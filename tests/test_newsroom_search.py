@@ -4,6 +4,7 @@ year whose releases changed, and a no-change rebuild touches none."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -50,3 +51,46 @@ def test_rebuilds_reindex_only_the_changed_year(tmp_path: Path) -> None:
     assert {k: v for k, v in now.items() if not k.startswith("2025/")} == \
         {k: v for k, v in first.items() if not k.startswith("2025/")}
     assert now["2025/pagefind-entry.json"] != first["2025/pagefind-entry.json"]
+
+
+def documents(root: Path) -> Path:
+    return root / ".pressekit" / "cache" / "search-documents"
+
+
+def test_an_edit_writes_the_search_document_of_the_edited_release_only(tmp_path: Path) -> None:
+    """Pagefind reads a year's documents from a folder kept between builds: an edit rewrites one."""
+    extra = OLD.replace("Brücke wird saniert", "Schule wird gebaut").replace("Die Brücke über die Auen", "Die Schule")
+    root = write_legal_pages(write_site(tmp_path / "site", {"2025-03-04-radweg": SIMPLE, "2024-05-02-bruecke": OLD,
+                                                            "2024-05-03-schule": extra}))
+    build(root)
+    first = stamps(documents(root))
+    assert {k for k in first if k.endswith("index.html")} == {
+        "2024/2024-05-02-bruecke/index.html", "2024/2024-05-03-schule/index.html", "2025/2025-03-04-radweg/index.html",
+        *(f"seiten/{slug}/index.html" for slug in ("barrierefreiheit", "datenschutz", "impressum"))}
+    write_release(root, "2024-05-02-bruecke", OLD + "\nDer Zeitplan steht.\n")
+    build(root)
+    now = stamps(documents(root))
+    assert sorted(k for k in now if now[k] != first.get(k)) == ["2024/.documents", "2024/2024-05-02-bruecke/index.html"]
+    assert "Der Zeitplan steht." in (documents(root) / "2024" / "2024-05-02-bruecke" / "index.html").read_text("utf-8")
+
+
+def test_a_damaged_or_removed_search_document_is_written_again(tmp_path: Path) -> None:
+    root = write_legal_pages(write_site(tmp_path / "site", {"2025-03-04-radweg": SIMPLE, "2024-05-02-bruecke": OLD}))
+    build(root)
+    clean = (documents(root) / "2025" / "2025-03-04-radweg" / "index.html").read_bytes()
+    (documents(root) / "2025" / "2025-03-04-radweg" / "index.html").write_bytes(b"<html>Falsch</html>")
+    write_release(root, "2025-03-04-radweg", SIMPLE + "\n")  # the same text: its year is indexed again
+    (documents(root) / "2025" / ".documents").write_bytes(b"garbled")
+    build(root)
+    assert (documents(root) / "2025" / "2025-03-04-radweg" / "index.html").read_bytes() == clean
+    assert b"Falsch" not in b"".join(p.read_bytes() for p in (root / "output" / "pagefind" / "2025").rglob("*") if p.is_file())
+
+
+def test_the_documents_of_a_removed_release_and_year_are_removed(tmp_path: Path) -> None:
+    root = write_legal_pages(write_site(tmp_path / "site", {"2025-03-04-radweg": SIMPLE, "2024-05-02-bruecke": OLD}))
+    build(root)
+    assert (documents(root) / "2024" / "2024-05-02-bruecke").is_dir()
+    shutil.rmtree(root / "releases" / "2024-05-02-bruecke")
+    build(root)
+    assert sorted(p.name for p in documents(root).iterdir()) == ["2025", "seiten"]
+    assert sorted(p.name for p in (root / "output" / "pagefind").iterdir()) == ["2025", "seiten"]
