@@ -42,8 +42,9 @@ class Search:
     """The search indexes: planned and, for an edit, started on entering, so that Pagefind runs while
     everything else renders; collected by `finish`.
 
-    One index per year of releases and one for the pages, so an edit re-indexes its year only
-    (Pagefind's `mergeIndex` joins them in the browser).
+    One index per year of releases (per part of a year that has many, see `search.parts_of_year`) and
+    one for the pages, so an edit re-indexes its part only (Pagefind's `mergeIndex` joins them in the
+    browser).
     """
 
     def __init__(self, ctx: Context, releases: list[Release], site_pages: list[SitePage], pool: RenderPool):
@@ -74,14 +75,20 @@ class Search:
 
     def _plan(self) -> None:
         config = self.ctx.config
-        by_year: dict[str, list[Release]] = defaultdict(list)
+        by_year: dict[int, list[tuple[Release, datetime]]] = defaultdict(list)
         for release in self.releases:
-            by_year[str(release.published.astimezone(config.site.tz).year)].append(release)
+            local = release.published.astimezone(config.site.tz)
+            by_year[local.year].append((release, local))
+        by_index: dict[str, list[Release]] = defaultdict(list)
+        for year, dated in by_year.items():
+            parts = search.parts_of_year(len(dated))
+            for release, local in dated:
+                by_index[search.index_name(year, local.month, parts)].append(release)
         bodies = BodyCache(config.root / CACHE_DIR / "bodies")  # the release pages' bodies: no Markdown twice
-        for year, releases in sorted(by_year.items()):
-            self.keys[year] = digest(self.ctx.base, "search", [r.fingerprint for r in releases])
-            if not self.collector.reuse("search:" + year, self.keys[year]):
-                self.todo[year] = [search.Source(f"{r.id}/", digest(self.ctx.base, r.fingerprint),
+        for name, releases in sorted(by_index.items()):
+            self.keys[name] = digest(self.ctx.base, "search", [r.fingerprint for r in releases])
+            if not self.collector.reuse("search:" + name, self.keys[name]):
+                self.todo[name] = [search.Source(f"{r.id}/", digest(self.ctx.base, r.fingerprint),
                                                  functools.partial(_record, r, bodies, config)) for r in releases]
         if self.site_pages:
             name, pages = search.PAGES_INDEX, self.site_pages
@@ -96,7 +103,7 @@ class Search:
             self.indexing.start(name, self.keys[name], sources)
 
     def finish(self) -> Made:
-        """Wait for Pagefind; the index groups and the search page, which names every index, years first."""
+        """Wait for Pagefind; the index groups and the search page, which names every index, newest first."""
         if not self.started:
             self.pool.close()
             self._start()

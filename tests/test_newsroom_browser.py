@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from pressekit import search
 from pressekit.build import build_site
 from sitekit import write_legal_pages, write_release, write_site
 
@@ -72,7 +74,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         write_release(root, rid, release_text(title, tag, body, rid[:10]))
     write_release(root, "2025-05-28-kreistag", "---\ntitle: Kreistag tagt\ndate: 2025-05-28\nevent:\n"
                   "  start: 2025-06-04T15:00:00+02:00\n  location: Kreishaus, Sitzungssaal\n---\nÖffentliche Sitzung.\n")
-    build_site(root, root / "output", NOW)
+    with mock.patch.object(search, "INDEX_SIZE", 1):  # 2025 is indexed in two parts: five indexes to merge
+        build_site(root, root / "output", NOW)
+    assert sorted(p.name for p in (root / "output" / "pagefind").iterdir()) == \
+        ["2023", "2024", "2025-01", "2025-05", "seiten"]
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root / "output")))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

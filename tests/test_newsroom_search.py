@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from unittest import mock
 
 from click.testing import CliRunner
 
+from pressekit import search
 from pressekit.cli import main
 from sitekit import SIMPLE, write_legal_pages, write_release, write_site
 
@@ -94,3 +96,22 @@ def test_the_documents_of_a_removed_release_and_year_are_removed(tmp_path: Path)
     build(root)
     assert sorted(p.name for p in documents(root).iterdir()) == ["2025", "seiten"]
     assert sorted(p.name for p in (root / "output" / "pagefind").iterdir()) == ["2025", "seiten"]
+
+
+def test_a_year_of_many_releases_is_indexed_in_parts_and_an_edit_reindexes_its_part(tmp_path: Path) -> None:
+    """Pagefind's time grows with the documents of an index: a year of more than INDEX_SIZE releases is
+    cut into parts of whole months, and an edit re-indexes its part only."""
+    autumn = OLD.replace("2024-05-02", "2024-10-02").replace("Brücke wird saniert", "Herbstmarkt")
+    root = write_legal_pages(write_site(tmp_path / "site", {"2025-03-04-radweg": SIMPLE, "2024-05-02-bruecke": OLD,
+                                                            "2024-10-02-markt": autumn}))
+    with mock.patch.object(search, "INDEX_SIZE", 1):
+        build(root)
+        index = root / "output" / "pagefind"
+        assert sorted(p.name for p in index.iterdir()) == ["2024-01", "2024-07", "2025", "seiten"]
+        page = (root / "output" / "suche" / "index.html").read_text("utf-8")
+        assert "[&#34;2025&#34;, &#34;2024-07&#34;, &#34;2024-01&#34;, &#34;seiten&#34;]" in page
+        first = stamps(index)
+        write_release(root, "2024-10-02-markt", autumn + "\nMit Kinderkarussell.\n")
+        build(root)
+    now = stamps(index)
+    assert {k.split("/")[0] for k in now if now[k] != first.get(k)} == {"2024-07"}

@@ -1,4 +1,4 @@
-// The search page: Pagefind's indexes (one per year and one for the pages), merged in the browser.
+// The search page: Pagefind's indexes (one per year or part of a year, and one for the pages), merged in the browser.
 const form = document.getElementById("suche");
 const field = document.getElementById("suchbegriff");
 const topic = document.getElementById("thema");
@@ -55,9 +55,8 @@ function result(data) {
 async function start() {
   const pagefind = await import(new URL(`pagefind/${indexes[0]}/pagefind.js`, base).href);
   await pagefind.options({ baseUrl: base.pathname, excerptLength: 24 });
-  for (const name of indexes.slice(1)) {
-    await pagefind.mergeIndex(new URL(`pagefind/${name}/`, base).href);
-  }
+  // merged at once: a large archive has dozens of indexes, each a request away
+  await Promise.all(indexes.slice(1).map((name) => pagefind.mergeIndex(new URL(`pagefind/${name}/`, base).href)));
   const filters = await pagefind.filters();
   fill(topic, filters.Thema, (a, b) => a.localeCompare(b, "de"));
   fill(year, filters.Jahr, (a, b) => b.localeCompare(a));
