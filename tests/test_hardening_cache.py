@@ -108,6 +108,8 @@ KINDS = {
     "photo variants": "photos/[0-9a-f][0-9a-f]/*.jpg",
     "photo ZIPs": "photos/zip/*/*.zip",
     "photo index": "photos/index.json",
+    "compiled templates": "templates/*.jinja",
+    "search documents": "search-documents/*/*/index.html",
 }
 DAMAGE: dict[str, Callable[[bytes], bytes]] = {"truncated": truncate, "emptied": empty, "garbled": garble}
 

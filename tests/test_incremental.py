@@ -386,6 +386,20 @@ def test_an_edit_makes_and_digests_the_views_of_the_edited_release_only(tmp_path
     assert keyed == ["2025-03-03-c"]
 
 
+def test_an_edit_compiles_no_template_and_a_damaged_compiled_one_is_compiled_again(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site")
+    build_site(site.root, site.root / "output", NOW)
+    index = site.root / "releases" / "2025-03-03-c" / "index.md"
+    site.write("2025-03-03-c", index.read_text() + "\nEin Nachtrag am Ende.\n")
+    with mock.patch("jinja2.Environment.compile", side_effect=AssertionError("compiled")):
+        build_site(site.root, site.root / "output", NOW)
+    for path in (site.root / ".pressekit" / "cache" / "templates").iterdir():
+        path.write_bytes(path.read_bytes()[:-20] + bytes(20))  # garbled: the seal no longer matches
+    site.write("2025-03-03-c", index.read_text() + "\nNoch ein Nachtrag.\n")
+    build_site(site.root, site.root / "output", NOW)
+    assert "Noch ein Nachtrag." in (site.root / "output" / "2025-03-03-c" / "index.html").read_text()
+
+
 def test_an_edit_parses_no_template_to_find_what_it_includes(tmp_path: Path) -> None:
     """What each template includes is remembered by its source: after an edit to a release only the
     templates' text is read, none is parsed again; an edited template is parsed once more."""
