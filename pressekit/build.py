@@ -151,13 +151,14 @@ def _build(plan: Plan) -> BuildReport:
         gc.unfreeze()
         discard_staging(plan.output)
     states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
-                release_pages.views, (stamp, previous) if stamp is not None and previous is not None else None)
+                release_pages.views, (stamp, written) if stamp is not None and written is not None else None)
     if ctx.templates.refs_changed:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)
     if not plan.preview:
         _tidy(plan.root, chosen, made, history)
     clock.lap("write")
-    return clock.report(BuildReport(len(releases), len(chosen), site.rendered, site.reused, *written,
+    count = len(files) if written is None else len(written)
+    return clock.report(BuildReport(len(releases), len(chosen), site.rendered, site.reused, count, len(files) - count,
                                     made.made, made.reused))
 
 
@@ -189,8 +190,8 @@ def _check_collisions(config: Config, chosen: list[Release], groups: Groups, fil
 
 
 def _write(plan: Plan, files: dict[str, str], previous: Built | None, made: PhotoResult, copied: dict[str, Path],
-           staging: Path) -> tuple[int, int]:
-    """Make output/ hold this build's files (relpath -> digest); return (written, unchanged)."""
+           staging: Path) -> list[str] | None:
+    """Make output/ hold this build's files (relpath -> digest); return the files written (None: all)."""
     sources = {f.relpath: f.source for f in made.files if f.source is not None} | copied
     return apply_files(plan.output, staging, files, sources, previous.manifest() if previous else None, plan.root)
 

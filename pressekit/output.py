@@ -132,8 +132,9 @@ def _remove_made(folder: Path, root: Path) -> None:
 
 
 def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: dict[str, Path],
-                previous: dict[str, str] | None, root: Path) -> tuple[int, int]:
-    """Make output/ hold exactly `manifest` (relpath -> digest); return (written, unchanged).
+                previous: dict[str, str] | None, root: Path) -> list[str] | None:
+    """Make output/ hold exactly `manifest` (relpath -> digest); return the files written, None when
+    output/ was replaced as a whole.
 
     Rendered files are in `staging`; `sources` are files copied as they are, into staging first, so a
     full disk fails before output/ is touched. Without a previous manifest the staging folder becomes
@@ -150,7 +151,7 @@ def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: 
                 _copy(sources[relpath], target)
         if old is None:
             _swap(staging, output)
-            return len(manifest), 0
+            return None
         for relpath in changed:
             target = output / relpath
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +159,7 @@ def apply_files(output: Path, staging: Path, manifest: dict[str, str], sources: 
         for relpath in sorted(set(old) - set(manifest), reverse=True):
             (output / relpath).unlink(missing_ok=True)
             _prune(output / relpath, output)
-    return len(changed), len(manifest) - len(changed)
+    return changed
 
 
 def _swap(staging: Path, output: Path) -> None:

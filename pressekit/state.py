@@ -1,18 +1,23 @@
 """What the last successful build into one output folder left: enough to redo only what changed.
 
-It is kept in two parts. The *stamp* answers "did anything change?" and is all a build that finds
+It is kept in parts. The *stamp* answers "did anything change?" and is all a build that finds
 nothing changed reads: the digest of the inputs, the moments output/ changes by itself, and the
 size and mtime of every file written (kept compact: fifty thousand files load in milliseconds).
-The *groups* (every output group's key and files) are read only when something is built. Both
-carry the id of the build that wrote them; parts of two different builds are never combined.
+The *groups* (every output group's key and files, each release's summary and view keys) are read
+only when something is built. Those of the releases are kept in `SHARDS` files by release id, and
+a shard whose content is unchanged is not written again: an edit rewrites one. The stamp names the
+build, the rest of the groups name that build and the id of each shard; parts that do not name
+each other are never combined.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+import zlib
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,13 +71,12 @@ class Stamp:
 
 @dataclass(frozen=True)
 class Built:
-    """Every output group of the last build and each public release's summary."""
+    """Every output group of the last build, and each public release's summary and view keys."""
 
     build: str
     groups: Groups
     summaries: dict[str, str]
-    views: dict[str, ViewKeys] | None = None  # by release id (None in a state kept before they were)
-
+    views: dict[str, ViewKeys]
 
     def manifest(self) -> dict[str, str]:
         """relpath -> digest of every file of the build."""
@@ -83,11 +87,34 @@ def manifest(groups: Groups) -> dict[str, str]:
     return {rel: d for _, files in groups.values() for rel, d in files.items()}
 
 
+SHARDS = 16  # the releases' groups, summaries and view keys are kept in this many files: an edit rewrites one
+
+
+@dataclass(frozen=True)
+class _Shard:
+    """The part of `Built` that belongs to the releases whose id falls into one shard."""
+
+    id: str
+    groups: Groups
+    summaries: dict[str, str]
+    views: dict[str, ViewKeys]
+
+
+@dataclass(frozen=True)
+class _Rest:
+    """The groups no single release owns (lists, feeds, search …) and the ids of the shards of one build."""
+
+    build: str
+    groups: Groups
+    shards: tuple[str, ...]
+
+
 class States:
-    """The two parts of one output folder's state in the cache store."""
+    """The parts of one output folder's state in the cache store: the stamp, the rest and the shards."""
 
     def __init__(self, store: Store, name: str):
         self.store, self.name = store, name
+        self.loaded: dict[int, _Shard] = {}  # the shards `built` read: unchanged ones are not written again
 
     def stamp(self) -> Stamp | None:
         """The stamp of the last build (check `intact` before trusting it)."""
@@ -95,11 +122,20 @@ class States:
         return stamp
 
     def built(self, stamp: Stamp | None) -> Built | None:
-        """The groups of the build that left this stamp."""
-        if stamp is None:
+        """The groups of the build that left this stamp; None unless every part belongs to it."""
+        rest: _Rest | None = self.store.load(self.name + "-groups") if stamp is not None else None
+        if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build:
             return None
-        built: Built | None = self.store.load(self.name + "-groups")
-        return built if built is not None and built.build == stamp.build else None
+        groups, summaries, views = dict(rest.groups), {}, {}
+        for n, shard_id in enumerate(rest.shards):
+            shard: _Shard | None = self.store.load(f"{self.name}-releases-{n}")
+            if not isinstance(shard, _Shard) or shard.id != shard_id:
+                return None
+            self.loaded[n] = shard
+            groups.update(shard.groups)
+            summaries.update(shard.summaries)
+            views.update(shard.views)
+        return Built(rest.build, groups, summaries, views)
 
     def drop(self) -> None:
         """Forget the last build (before output/ changes: an interrupted apply must not leave a state that
@@ -109,35 +145,76 @@ class States:
 
     def save(self, output: Path, inputs: str, now: datetime, schedule: list[datetime], groups: Groups,
              files: dict[str, str], summaries: dict[str, str], views: dict[str, ViewKeys],
-             last: tuple[Stamp, Built] | None = None) -> None:
+             last: tuple[Stamp, Collection[str]] | None = None) -> None:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
-        `last`: the state this build started from (output/ was intact then); a file with the digest it had
-        there was not written again, and keeps its size and mtime. `files` is `manifest(groups)`.
+        `last`: the stamp this build started from (output/ was intact then) and the files it wrote; every
+        other file keeps the size and mtime it had. `files` is `manifest(groups)`.
         """
-        build = uuid.uuid4().hex
         names = sorted(files)
-        kept = _kept_stats(files, *last) if last is not None else {}
-        stats = array("q")
-        prefix = f"{output}{os.sep}"
-        for rel in names:
-            if rel in kept:
-                stats.extend(kept[rel])
+        stats = _stats(output, names, last)
+        if stats is None:
+            return
+        built = Built(uuid.uuid4().hex, groups, summaries, views)
+        shards = self._save_shards(built)
+        self.store.save(self.name + "-groups", _Rest(built.build, {name: group for name, group in built.groups.items()
+                                                                   if _owner(name) is None}, shards))
+        self.store.save(self.name, Stamp(built.build, inputs, now, schedule, dir_stamp(output), "\n".join(names), stats))
+
+    def _save_shards(self, built: Built) -> tuple[str, ...]:
+        parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys]]] = [({}, {}, {}) for _ in range(SHARDS)]
+        for name, group in built.groups.items():
+            owner = _owner(name)
+            if owner is not None:
+                parts[_shard(owner)][0][name] = group
+        for release_id, summary in built.summaries.items():
+            parts[_shard(release_id)][1][release_id] = summary
+        for release_id, keys in built.views.items():
+            parts[_shard(release_id)][2][release_id] = keys
+        ids = []
+        for n, (groups, summaries, views) in enumerate(parts):
+            old = self.loaded.get(n)
+            if old is not None and (old.groups, old.summaries, old.views) == (groups, summaries, views):
+                ids.append(old.id)
                 continue
-            try:
-                st = os.stat(prefix + rel)
-            except OSError:
-                return
-            stats.extend((st.st_size, st.st_mtime_ns))
-        self.store.save(self.name + "-groups", Built(build, groups, summaries, views))
-        self.store.save(self.name, Stamp(build, inputs, now, schedule, dir_stamp(output), "\n".join(names), stats))
+            shard = _Shard(uuid.uuid4().hex, groups, summaries, views)
+            self.store.save(f"{self.name}-releases-{n}", shard)
+            ids.append(shard.id)
+        return tuple(ids)
 
 
-def _kept_stats(files: dict[str, str], stamp: Stamp, built: Built) -> dict[str, tuple[int, int]]:
-    """(size, mtime) of every file whose digest is the one it had in the last build."""
-    before, stats = built.manifest(), stamp.stats
-    return {rel: (stats[2 * n], stats[2 * n + 1]) for n, rel in enumerate(stamp.files())
-            if rel in files and before.get(rel) == files[rel]}
+_RELEASE_GROUPS = ("page:", "mail:")
+
+
+def _owner(group: str) -> str | None:
+    """The release a group belongs to: its page and its e-mails."""
+    return group[5:] if group.startswith(_RELEASE_GROUPS) else None
+
+
+def _shard(release_id: str) -> int:
+    return zlib.crc32(release_id.encode("utf-8", "surrogateescape")) % SHARDS
+
+
+def _stats(output: Path, names: list[str], last: tuple[Stamp, Collection[str]] | None) -> array | None:  # type: ignore[type-arg]
+    """(size, mtime) of every file in names, in that order; None when one cannot be read."""
+    old: dict[str, int] = {}
+    written: set[str] = set()
+    if last is not None:
+        old, written = {rel: n for n, rel in enumerate(last[0].files())}, set(last[1])
+    previous = last[0].stats if last is not None else array("q")
+    stats = array("q")
+    prefix = f"{output}{os.sep}"
+    for rel in names:
+        n = old.get(rel)
+        if n is not None and rel not in written:
+            stats.extend(previous[2 * n:2 * n + 2])
+            continue
+        try:
+            st = os.stat(prefix + rel)
+        except OSError:
+            return None
+        stats.extend((st.st_size, st.st_mtime_ns))
+    return stats
 
 
 def dir_stamp(path: Path) -> tuple[int, int] | None:

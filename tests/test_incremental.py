@@ -386,6 +386,23 @@ def test_an_edit_makes_and_digests_the_views_of_the_edited_release_only(tmp_path
     assert keyed == ["2025-03-03-c"]
 
 
+def test_an_edit_rewrites_one_shard_of_the_state_and_a_shard_of_another_build_is_never_used(tmp_path: Path) -> None:
+    site = Site(tmp_path / "site")
+    build_site(site.root, site.root / "output", NOW)
+    cache = site.root / ".pressekit" / "cache"
+    shards = {p: p.read_bytes() for p in cache.glob("state-*-releases-*.pickle")}
+    assert len(shards) == 16
+    index = site.root / "releases" / "2025-03-03-c" / "index.md"
+    site.write("2025-03-03-c", index.read_text() + "\nEin Nachtrag am Ende.\n")
+    build_site(site.root, site.root / "output", NOW)
+    (changed,) = [p for p, data in shards.items() if p.read_bytes() != data]
+    changed.write_bytes(shards[changed])  # intact, but kept by the build before
+    site.write("2025-03-03-c", index.read_text() + "\nNoch ein Nachtrag.\n")
+    report = build_site(site.root, site.root / "output", NOW)
+    assert report.pages_reused == 0  # the state is not trusted: everything is made again
+    assert tree(site.root / "output") == site.clean_build(tmp_path / "clean")
+
+
 def test_an_edit_compiles_no_template_and_a_damaged_compiled_one_is_compiled_again(tmp_path: Path) -> None:
     site = Site(tmp_path / "site")
     build_site(site.root, site.root / "output", NOW)
