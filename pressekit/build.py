@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
 import time
 import tomllib
 import zlib
@@ -41,6 +42,7 @@ from .lock import build_lock
 from .model import Release, public_releases
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
+from .scan import ReleaseScan, scan_releases
 from .state import Built, Groups, Stamp, States, manifest
 from .theme import theme_dir
 
@@ -110,7 +112,8 @@ def _build(plan: Plan) -> BuildReport:
     check_target(plan.root, plan.output, adopt=saved is not None)
     clear_leftovers(plan.output, plan.root)
     stamp = saved if saved is not None and saved.intact(plan.output) else None
-    inputs = _input_stamp(plan.root)
+    scan = scan_releases(plan.root / RELEASES_DIR)
+    inputs = _input_stamp(plan.root, scan)
     if stamp is not None and stamp.inputs == inputs and stamp.unchanged_at(plan.now):
         return clock.report(_unchanged(stamp), "check")
     from . import assemble  # only now: a build that finds nothing changed must not pay for loading them
@@ -118,7 +121,7 @@ def _build(plan: Plan) -> BuildReport:
     from .groups import context, render_pool
 
     previous = states.built(stamp)
-    config, releases, site_pages = _load_all(plan.root, store, plan.now)
+    config, releases, site_pages = _load_all(plan.root, store, plan.now, scan)
     chosen = _choose(releases, plan)
     listed = assemble.listed(chosen)
     clock.lap("load")
@@ -206,18 +209,17 @@ def _tidy(root: Path, chosen: list[Release], made: PhotoResult, history: History
     _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
 
 
-def _load_all(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release], list[SitePage]]:
+def _load_all(root: Path, store: Store, now: datetime, scan: ReleaseScan) -> tuple[Config, list[Release], list[SitePage]]:
     """The config, the releases and the pages; raise BuildFailed with the problems of all of them."""
-    from .releases import find_bundles
     from .sitepages import load_pages
 
     try:
-        config, releases = _load(root, store, now)
+        config, releases = _load(root, store, now, scan)
     except BuildFailed as failed:
         loaded = load_config(root)[0]
         if loaded is None:
             raise
-        ids = {p.parent.name for p in find_bundles(root / RELEASES_DIR)}
+        ids = {os.path.basename(os.path.dirname(source)) for source in scan.bundles}
         raise BuildFailed(failed.errors + load_pages(loaded, ids)[1]) from None
     site_pages, errors = load_pages(config, {r.id for r in releases})
     if errors:
@@ -225,7 +227,7 @@ def _load_all(root: Path, store: Store, now: datetime) -> tuple[Config, list[Rel
     return config, releases, site_pages
 
 
-def _load(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release]]:
+def _load(root: Path, store: Store, now: datetime, scan: ReleaseScan) -> tuple[Config, list[Release]]:
     """validate_site (as `check` runs it) with the parse cache of this pressekit.toml, kept in shards so an
     edit rewrites one; raise BuildFailed with every problem of every kind."""
     from .validate import validate_site
@@ -233,7 +235,7 @@ def _load(root: Path, store: Store, now: datetime) -> tuple[Config, list[Release
     prefix = "parse-" + content_digest(root / CONFIG_NAME)[:16]
     shards = [store.load(f"{prefix}-{n}") or {} for n in range(PARSE_SHARDS)]
     cache = _ParseCache({k: v for shard in shards for k, v in shard.items()})
-    found = validate_site(root, now, cache, store)
+    found = validate_site(root, now, cache, store, scan=scan)
     if found.config is None or found.errors:
         raise BuildFailed(found.errors)
     config, releases = found.config, list(found.releases)
@@ -310,11 +312,10 @@ def _photos(config: Config, chosen: list[Release], store: Store, plan: Plan) -> 
     return made
 
 
-def _input_stamp(root: Path) -> str:
+def _input_stamp(root: Path, scan: ReleaseScan) -> str:
     """A digest of every input's name, size and mtime, and of the code: equal stamps mean equal inputs."""
-    return digest(CODE_KEY, file_stamp(root / CONFIG_NAME),
-                  tree_stamp(root / RELEASES_DIR, root / "templates", root / PAGES_DIR, theme_dir()),
-                  _site_image_stamp(root))
+    return digest(CODE_KEY, file_stamp(root / CONFIG_NAME), scan.digest,
+                  tree_stamp(root / "templates", root / PAGES_DIR, theme_dir()), _site_image_stamp(root))
 
 
 def _site_image_stamp(root: Path) -> object:

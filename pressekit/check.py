@@ -8,6 +8,7 @@ not online, a skipped heading level, ...).
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from .frontmatter import Node, split_document
 from .markup import removed_html, render_html, strip_tags, summary_of
 from .model import Release
 from .paths import RELEASES_DIR, RESERVED_IDS
-from .releases import find_bundles
+from .scan import scan_releases
 from .sitepages import find_pages, load_pages, missing_legal_pages, placeholders
 from .text import decode_utf8
 from .validate import validate_site
@@ -44,25 +45,28 @@ Finding = tuple[int, str, "str | None"]  # (line, message, hint)
 
 def check_site(root: Path, now: datetime) -> tuple[int, list[SourceError]]:
     """Validate the site at root like a build, plus editorial warnings; return (releases checked, problems)."""
-    found = validate_site(root, now)
+    scan = scan_releases(root / RELEASES_DIR)
+    found = validate_site(root, now, scan=scan)
     if found.config is None:
         return 0, list(found.problems)
     releases = list(found.releases)
-    problems = [*found.problems, *lint_releases(found.config, releases, now), *page_problems(found.config)]
-    return len(find_bundles(root / RELEASES_DIR)), sorted(problems, key=lambda e: (e.path, e.line, e.warning))
+    ids = {os.path.basename(os.path.dirname(source)) for source in scan.bundles}
+    problems = [*found.problems, *lint_releases(found.config, releases, now, ids), *page_problems(found.config, ids)]
+    return len(scan.bundles), sorted(problems, key=lambda e: (e.path, e.line, e.warning))
 
 
-def page_problems(config: Config) -> list[SourceError]:
-    """Errors of every page in pages/ (placeholders left in are errors), and a warning per missing legal page."""
-    ids = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)}
+def page_problems(config: Config, ids: set[str]) -> list[SourceError]:
+    """Errors of every page in pages/ (placeholders left in are errors), and a warning per missing legal page.
+
+    `ids`: the folder name of every release bundle, valid or not (a page may not take one's URL)."""
     pages, errors = load_pages(config, ids)
     return errors + [e for page in pages for e in placeholders(page, config)] + missing_legal_pages(pages)
 
 
-def lint_releases(config: Config, releases: list[Release], now: datetime) -> list[SourceError]:
-    """Editorial warnings for every valid release."""
+def lint_releases(config: Config, releases: list[Release], now: datetime, ids: set[str]) -> list[SourceError]:
+    """Editorial warnings for every valid release; `ids` as for `page_problems`."""
     # Invalid releases still exist as folders: a link to one is reported by its own errors, not here.
-    folders = {p.parent.name for p in find_bundles(config.root / RELEASES_DIR)} | {p.stem for p in find_pages(config.root)}
+    folders = ids | {p.stem for p in find_pages(config.root)}
     by_id = {r.id: r for r in releases}
     warnings: list[SourceError] = []
     for release in releases:

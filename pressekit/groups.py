@@ -68,7 +68,7 @@ class Context:
 def context(config: Config, now: datetime, preview: bool, jobs: int | None, progress: Progress | None,
             previous: Groups, staging: Path, site_pages: list[SitePage], refs: TemplateRefs | None = None) -> Context:
     links = site_links(site_pages)
-    env = make_environment(config, links)
+    env = make_environment(config, links, compiled=True)
     return Context(config, now, preview, jobs or os.cpu_count() or 1, progress, previous, staging, links,
                    digest(CODE_KEY, content_digest(config.root / CONFIG_NAME), preview, links),
                    TemplateDigests(env, refs), PageRenderer(env, config, feed_links(config)))

@@ -20,6 +20,7 @@ from .model import Release
 from .paths import RELEASES_DIR
 from .processes import pool_context
 from .release_fields import ReleaseValidator
+from .scan import FileStamp, ReleaseScan, scan_releases
 
 ParseCache = dict[str, tuple[object, "Release | None", list[SourceError]]]
 
@@ -41,30 +42,7 @@ def load_site(root: Path, cache: ParseCache | None = None) -> tuple[Config, list
 
 def find_bundles(folder: Path) -> list[Path]:
     """Return every index.md under folder; a folder holding index.md is not searched deeper."""
-    return [Path(p) for p in _bundle_paths(folder)]
-
-
-def _bundle_paths(folder: Path, links: list[str] | None = None) -> list[str]:
-    """find_bundles as strings: an archive has tens of thousands, and Path objects cost.
-
-    Symlinked folders are not followed; their paths are added to `links` for the caller to report.
-    """
-    found: list[str] = []
-    if not folder.is_dir():
-        return []
-    stack = [str(folder)]
-    while stack:
-        current = stack.pop()
-        with os.scandir(current) as scan:
-            entries = list(scan)
-        if current != str(folder) and any(e.name == "index.md" and e.is_file() for e in entries):
-            found.append(current + "/index.md")
-            continue
-        visible = [e for e in entries if not e.name.startswith(".")]
-        stack.extend(e.path for e in visible if e.is_dir(follow_symlinks=False))
-        if links is not None:
-            links.extend(e.path for e in visible if e.is_symlink() and e.is_dir())
-    return sorted(found)
+    return [Path(p) for p in scan_releases(folder).bundles]
 
 
 def link_problems(links: list[str], root: Path) -> list[SourceError]:
@@ -79,15 +57,19 @@ def link_problems(links: list[str], root: Path) -> list[SourceError]:
     return problems
 
 
-def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list[Release], list[SourceError]]:
-    """Parse and validate every bundle; return the valid releases and every problem."""
+def load_releases(config: Config, cache: ParseCache | None = None,
+                  scan: ReleaseScan | None = None) -> tuple[list[Release], list[SourceError]]:
+    """Parse and validate every bundle; return the valid releases and every problem.
+
+    `scan` is the walk of releases/ the caller made already (`scan_releases`), if it did.
+    """
     errors: list[SourceError] = []
     seen: dict[str, str] = {}
     root = str(config.root).rstrip("/") + "/"
+    scan = scan or scan_releases(config.root / RELEASES_DIR)
     results: dict[str, tuple[Release | None, list[SourceError]]] = {}
-    todo: list[tuple[str, tuple[int, int, int, int] | None]] = []
-    links: list[str] = []
-    for source in _bundle_paths(config.root / RELEASES_DIR, links):
+    todo: list[tuple[str, tuple[FileStamp, ...]]] = []
+    for source, stamp in scan.bundles.items():
         shown = source.removeprefix(root)
         release_id = os.path.basename(os.path.dirname(source))
         key = unicodedata.normalize("NFC", release_id).casefold()
@@ -96,8 +78,7 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
                                       f"{seen[key]} has the same folder name; ids must be unique"))
             continue
         seen[key] = shown
-        stamp = _stamp(source)
-        hit = cache.get(source) if cache is not None and stamp is not None else None
+        hit = cache.get(source) if cache is not None else None
         if hit is not None and hit[0] == (stamp, _referenced_stamps(hit[1])):
             results[source] = hit[1], hit[2]
         else:
@@ -105,9 +86,9 @@ def load_releases(config: Config, cache: ParseCache | None = None) -> tuple[list
             todo.append((source, stamp))
     for (source, stamp), (release, problems) in zip(todo, _parse_all([s for s, _ in todo], config)):
         results[source] = release, problems
-        if cache is not None and stamp is not None:
+        if cache is not None:
             cache[source] = ((stamp, _referenced_stamps(release)), release, problems)
-    errors.extend(link_problems(links, config.root))
+    errors.extend(link_problems(scan.links, config.root))
     releases = []
     for release, problems in results.values():
         errors.extend(problems)
@@ -126,15 +107,6 @@ def _parse_all(sources: list[str], config: Config) -> list[tuple[Release | None,
         return [load_release(Path(s), config) for s in sources]
     with ProcessPoolExecutor(workers, mp_context=pool_context(__name__)) as pool:
         return list(pool.map(load_release, map(Path, sources), repeat(config), chunksize=100))
-
-
-def _stamp(source: str) -> tuple[int, int, int, int] | None:
-    """What must be unchanged for a cached parse to hold: index.md's size, mtime, inode, and its folder's mtime."""
-    try:
-        st, folder = os.stat(source), os.stat(os.path.dirname(source))
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ino, folder.st_mtime_ns
 
 
 def _referenced_stamps(release: object) -> tuple[object, ...]:

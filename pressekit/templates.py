@@ -51,16 +51,17 @@ class SealedBytecodeCache(BytecodeCache):
             pass
 
 
-def make_environment(config: Config, links: SiteLinks = SiteLinks()) -> Environment:
+def make_environment(config: Config, links: SiteLinks = SiteLinks(), compiled: bool = False) -> Environment:
     """Return the Jinja environment for a site: its templates/ first, then the default theme.
 
-    `links` are the pages every page links to (navigation and footer).
+    `links` are the pages every page links to (navigation and footer). `compiled`: keep compiled
+    templates in the build cache (a build does; `check` writes nothing).
     """
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(config.root / "templates"), FileSystemLoader(theme_dir())]),
         autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True, auto_reload=False,
-        bytecode_cache=SealedBytecodeCache(config.root / CACHE_DIR / "templates"),
+        bytecode_cache=SealedBytecodeCache(config.root / CACHE_DIR / "templates") if compiled else None,
     )
     tz = config.site.tz
 

@@ -27,6 +27,7 @@ from .errors import BuildFailed, SourceError, display_path
 from .model import Release, Variant, public_releases
 from .paths import CONFIG_NAME
 from .releases import ParseCache, load_releases
+from .scan import ReleaseScan
 from .templates import TEMPLATE_SUFFIXES, template_error
 
 PHOTO_CHECKS = "photo-checks"
@@ -47,15 +48,16 @@ class Validation:
 
 
 def validate_site(root: Path, now: datetime, cache: ParseCache | None = None, store: Store | None = None,
-                  only: str | None = None) -> Validation:
+                  only: str | None = None, scan: ReleaseScan | None = None) -> Validation:
     """Validate the site at root; with `only`, the photos and templates are checked with that release alone.
 
-    `cache` is the parse cache of `load_releases`; `store` keeps photo results by file stamp between runs.
+    `cache` is the parse cache of `load_releases`; `store` keeps photo results by file stamp between runs;
+    `scan` is the walk of releases/ when the caller made it already.
     """
     config, errors = load_config(root)
     if config is None:
         return Validation(None, (), tuple(errors))
-    releases, errors = load_releases(config, cache)
+    releases, errors = load_releases(config, cache, scan)
     subject = [r for r in releases if r.id == only] if only is not None else releases
     problems = errors + photo_problems(config, subject, store)
     if only is None or subject:
@@ -114,7 +116,7 @@ def template_problems(config: Config, releases: list[Release], now: datetime,
     """
     from .mail import mail_environment
 
-    env = mail_environment(config)
+    env = mail_environment(config)  # compiled templates are not kept: a failed build writes nothing
     key = _templates_key(env, config, releases, now) if store is not None else None
     if store is not None and store.load(TEMPLATE_CHECKS) == key:
         return TemplateCheck([])
@@ -147,7 +149,7 @@ def _template_problems(env: Environment, config: Config, releases: list[Release]
             errors.append(template_error(exc, config.root, "") or SourceError(name, exc.lineno, exc.message or ""))
     if errors:
         return errors  # rendering would only meet the same errors again
-    found = {(e.path, e.line): e for render in reversed(list(_sample_renders(config, releases, now)))
+    found = {(e.path, e.line): e for render in reversed(list(_sample_renders(env, config, releases, now)))
              for e in _render_errors(render)}  # a template line that fails for several pages: the first page's
     return list(found.values())
 
@@ -160,14 +162,15 @@ def _render_errors(render: Callable[[], object]) -> list[SourceError]:
     return []
 
 
-def _sample_renders(config: Config, releases: list[Release], now: datetime) -> Iterator[Callable[[], object]]:
+def _sample_renders(env: Environment, config: Config, releases: list[Release],
+                    now: datetime) -> Iterator[Callable[[], object]]:
     """Callables rendering each kind of page and the e-mails once, with the newest public release as sample."""
     from . import feeds, mail
     from .assemble import list_specs
     from .markup import render_html, summary_of
     from .pages import PageRenderer, teaser_of
 
-    pages = PageRenderer(mail.mail_environment(config), config, feeds.feed_links(config))
+    pages = PageRenderer(env, config, feeds.feed_links(config))
     sample = _sample(releases, now)
     teasers = []
     if sample is not None:
@@ -175,7 +178,7 @@ def _sample_renders(config: Config, releases: list[Release], now: datetime) -> I
         variants = {(sample.id, photo.file): planned_variants(sample, photo.file, config) for photo in sample.photos}
         teasers.append(teaser_of(sample, summary_of(sample.summary, body), variants, config))
         yield partial(pages.release_page, sample, body, variants, {}, None)
-        yield partial(mail.render_email, sample, config, variants, body)
+        yield partial(mail.render_email, sample, config, variants, body, env=env)
     for spec in list_specs(pages, config, teasers):
         yield partial(pages.render_list, spec)
     tags = sorted({(t, t) for r in teasers for t in r.release.tags})

@@ -112,8 +112,8 @@ class Renderer:
 
     def __init__(self, config: Config, staging: Path, bodies: Path, links: SiteLinks = SiteLinks()):
         self.config, self.staging, self.bodies = config, Staging(staging), BodyCache(bodies)
-        self.env = make_environment(config, links)
-        self.mail_env = mail.mail_environment(config)
+        self.env = make_environment(config, links, compiled=True)
+        self.mail_env = mail.mail_environment(config, compiled=True)
         self.pages = PageRenderer(self.env, config, feed_links(config))
 
     def release(self, job: ReleaseJob) -> Rendered:

@@ -404,17 +404,18 @@ def test_an_edit_rewrites_one_shard_of_the_state_and_a_shard_of_another_build_is
 
 
 def test_an_edit_compiles_no_template_and_a_damaged_compiled_one_is_compiled_again(tmp_path: Path) -> None:
+    """(An edit of the newest release checks the templates again with it as the sample: not this one.)"""
     site = Site(tmp_path / "site")
     build_site(site.root, site.root / "output", NOW)
-    index = site.root / "releases" / "2025-03-03-c" / "index.md"
-    site.write("2025-03-03-c", index.read_text() + "\nEin Nachtrag am Ende.\n")
+    index = site.root / "releases" / "2025-03-02-b" / "index.md"
+    site.write("2025-03-02-b", index.read_text() + "\nEin Nachtrag am Ende.\n")
     with mock.patch("jinja2.Environment.compile", side_effect=AssertionError("compiled")):
         build_site(site.root, site.root / "output", NOW)
     for path in (site.root / ".pressekit" / "cache" / "templates").iterdir():
         path.write_bytes(path.read_bytes()[:-20] + bytes(20))  # garbled: the seal no longer matches
-    site.write("2025-03-03-c", index.read_text() + "\nNoch ein Nachtrag.\n")
+    site.write("2025-03-02-b", index.read_text() + "\nNoch ein Nachtrag.\n")
     build_site(site.root, site.root / "output", NOW)
-    assert "Noch ein Nachtrag." in (site.root / "output" / "2025-03-03-c" / "index.html").read_text()
+    assert "Noch ein Nachtrag." in (site.root / "output" / "2025-03-02-b" / "index.html").read_text()
 
 
 def test_an_edit_parses_no_template_to_find_what_it_includes(tmp_path: Path) -> None:

@@ -143,9 +143,10 @@ def find_release(releases: Sequence[Release], release_id: str) -> Release:
 # --- what the templates see --------------------------------------------------
 
 
-def mail_environment(config: Config) -> Environment:
-    """The site's Jinja environment plus the `lines` filter (a configured text, one line per paragraph)."""
-    env = make_environment(config)
+def mail_environment(config: Config, compiled: bool = False) -> Environment:
+    """The site's Jinja environment plus the `lines` filter (a configured text, one line per paragraph);
+    `compiled` as for `make_environment`."""
+    env = make_environment(config, compiled=compiled)
     env.filters["lines"] = text_lines
     return env
 
