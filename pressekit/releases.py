@@ -111,7 +111,7 @@ def _parse_all(sources: list[str], config: Config) -> list[tuple[Release | None,
 
 def _referenced_stamps(release: object) -> tuple[object, ...]:
     """Stamps of the files a release names: a replaced or removed file invalidates its validation."""
-    if not isinstance(release, Release):
+    if not isinstance(release, Release) or not (release.photos or release.attachments):
         return ()
     return tuple(file_stamp(p.path) for p in release.photos) + tuple(file_stamp(a.path) for a in release.attachments)
 

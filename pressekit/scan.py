@@ -28,16 +28,17 @@ class ReleaseScan:
     linked: dict[str, list[str]] = field(repr=False)                # folder -> its symlinked folders
     indexed: set[str] = field(repr=False)                           # the folders that hold a file index.md
 
-    @cached_property
+    @property
     def bundles(self) -> dict[str, tuple[FileStamp, ...]]:
         """index.md -> every file in its folder (its subfolders too), sorted by path."""
-        return dict(sorted(self._walk()[0].items()))
+        return self._walk[0]
 
-    @cached_property
+    @property
     def links(self) -> list[str]:
         """Symlinked folders outside bundles: reported as errors, never followed."""
-        return self._walk()[1]
+        return self._walk[1]
 
+    @cached_property
     def _walk(self) -> tuple[dict[str, tuple[FileStamp, ...]], list[str]]:
         bundles: dict[str, tuple[FileStamp, ...]] = {}
         links = list(self.linked.get(self.top, ()))
@@ -49,7 +50,7 @@ class ReleaseScan:
                 continue
             todo.extend(self.folders.get(current, ()))
             links.extend(self.linked.get(current, ()))
-        return bundles, links
+        return dict(sorted(bundles.items())), links
 
     def _files_under(self, folder: str) -> list[FileStamp]:
         found: list[FileStamp] = []
