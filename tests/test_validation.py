@@ -261,3 +261,17 @@ def test_one_walk_finds_the_bundles_and_stamps_their_files(tmp_path: Path) -> No
     unchanged = scan_releases(top).digest
     (top / "2025-03-05-b" / ".notiz").write_text("verborgen, zählt nicht")
     assert scan_releases(top).digest == unchanged
+
+
+def test_a_release_pickles_with_every_field_and_its_cached_digests(tmp_path: Path) -> None:
+    """The parse cache and the worker processes get releases through pickle, in its compact form."""
+    import pickle
+
+    root = write_site(tmp_path / "site", {"2025-03-04-radweg": "---\ntitle: Radweg\ndate: 2025-03-04\ntags: [Verkehr]\n"
+                                          "---\nText.\n"})
+    _, (release,) = load_site(root)
+    fingerprint, head = release.fingerprint, release.without_body.fingerprint
+    copy = pickle.loads(pickle.dumps(release, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == release and copy.__dict__ == release.__dict__
+    assert (copy.fingerprint, copy.without_body.fingerprint) == (fingerprint, head)
+    assert pickle.loads(pickle.dumps(release.without_body)) == release.without_body
