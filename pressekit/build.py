@@ -43,7 +43,7 @@ from .lock import build_lock
 from .model import Release, public_releases
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
-from .scan import ReleaseScan, scan_releases
+from .scan import TreeScan, scan_tree
 from .state import Built, Groups, Stamp, States, manifest
 from .theme import theme_dir
 
@@ -127,7 +127,7 @@ def _build(plan: Plan) -> BuildReport:
     check_target(plan.root, plan.output, adopt=saved is not None)
     clear_leftovers(plan.output, plan.root)
     stamp = saved if saved is not None and saved.intact(plan.output) else None
-    scan = scan_releases(plan.root / RELEASES_DIR)
+    scan = scan_tree(plan.root / RELEASES_DIR)
     inputs = _input_stamp(plan.root, scan)
     if stamp is not None and stamp.inputs == inputs and stamp.unchanged_at(plan.now):
         return clock.report(_unchanged(stamp), "check")
@@ -222,7 +222,7 @@ def _tidy(root: Path, chosen: list[Release], made: PhotoResult, history: History
     _prune_photo_cache(root / CACHE_DIR / "photos", {f.source for f in made.files if f.source is not None})
 
 
-def _load_all(root: Path, store: Store, now: datetime, scan: ReleaseScan) -> tuple[Config, list[Release], list[SitePage]]:
+def _load_all(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Config, list[Release], list[SitePage]]:
     """The config, the releases and the pages; raise BuildFailed with the problems of all of them."""
     from .sitepages import load_pages
 
@@ -240,7 +240,7 @@ def _load_all(root: Path, store: Store, now: datetime, scan: ReleaseScan) -> tup
     return config, releases, site_pages
 
 
-def _load(root: Path, store: Store, now: datetime, scan: ReleaseScan) -> tuple[Config, list[Release]]:
+def _load(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Config, list[Release]]:
     """validate_site (as `check` runs it) with the parse cache of this pressekit.toml, kept in shards so an
     edit rewrites one; raise BuildFailed with every problem of every kind."""
     from .validate import validate_site
@@ -325,7 +325,7 @@ def _photos(config: Config, chosen: list[Release], store: Store, plan: Plan) -> 
     return made
 
 
-def _input_stamp(root: Path, scan: ReleaseScan) -> str:
+def _input_stamp(root: Path, scan: TreeScan) -> str:
     """A digest of every input's name, size and mtime, and of the code: equal stamps mean equal inputs."""
     return digest(CODE_KEY, file_stamp(root / CONFIG_NAME), scan.digest,
                   tree_stamp(root / "templates", root / PAGES_DIR, theme_dir()), _site_image_stamp(root))

@@ -18,6 +18,7 @@ from typing import Any
 from . import __version__
 from .errors import PressekitError
 from .paths import STATE_DIR
+from .scan import scan_tree
 
 # Cached results depend on the code that made them: a new pressekit or Python drops them.
 CODE_KEY = f"pressekit {__version__} python {sys.version_info[:2]}"
@@ -127,34 +128,8 @@ class Store:
 
 
 def tree_stamp(*folders: Path) -> str:
-    """A digest of the names, sizes, modification times and inodes of every file under folders.
-
-    Entries are taken in the order the file system lists them: an unchanged folder lists the same
-    way, and a folder listed differently at worst costs a build that finds nothing to render.
-    """
-    found: list[object] = []
-    for folder in folders:
-        found.append(str(folder))
-        stack = [str(folder)]
-        while stack:
-            try:
-                scan = os.scandir(stack.pop())
-            except OSError:
-                continue
-            with scan:
-                for entry in scan:
-                    if entry.name.startswith("."):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):  # known from the listing: no stat needed
-                        found.append(entry.path)
-                        stack.append(entry.path)
-                        continue
-                    try:
-                        st = entry.stat(follow_symlinks=True)
-                    except OSError:
-                        continue
-                    found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
-    return hashlib.sha256(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+    """A digest of the names, sizes, modification times and inodes of every file under folders (`scan`)."""
+    return digest(*(scan_tree(folder).digest for folder in folders))
 
 
 def file_stamp(path: Path) -> tuple[int, int, int] | None:

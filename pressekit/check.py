@@ -22,7 +22,7 @@ from .frontmatter import Node, split_document
 from .markup import removed_html, render_html, strip_tags, summary_of
 from .model import Release
 from .paths import RELEASES_DIR, RESERVED_IDS
-from .scan import scan_releases
+from .scan import scan_tree
 from .sitepages import find_pages, load_pages, missing_legal_pages, placeholders
 from .text import decode_utf8
 from .validate import validate_site
@@ -45,7 +45,7 @@ Finding = tuple[int, str, "str | None"]  # (line, message, hint)
 
 def check_site(root: Path, now: datetime) -> tuple[int, list[SourceError]]:
     """Validate the site at root like a build, plus editorial warnings; return (releases checked, problems)."""
-    scan = scan_releases(root / RELEASES_DIR)
+    scan = scan_tree(root / RELEASES_DIR)
     found = validate_site(root, now, scan=scan)
     if found.config is None:
         return 0, list(found.problems)

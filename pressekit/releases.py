@@ -20,7 +20,7 @@ from .model import Release
 from .paths import RELEASES_DIR
 from .processes import pool_context
 from .release_fields import ReleaseValidator
-from .scan import FileStamp, ReleaseScan, scan_releases
+from .scan import FileStamp, TreeScan, scan_tree
 
 ParseCache = dict[str, tuple[object, "Release | None", list[SourceError]]]
 
@@ -42,7 +42,7 @@ def load_site(root: Path, cache: ParseCache | None = None) -> tuple[Config, list
 
 def find_bundles(folder: Path) -> list[Path]:
     """Return every index.md under folder; a folder holding index.md is not searched deeper."""
-    return [Path(p) for p in scan_releases(folder).bundles]
+    return [Path(p) for p in scan_tree(folder).bundles]
 
 
 def link_problems(links: list[str], root: Path) -> list[SourceError]:
@@ -58,15 +58,15 @@ def link_problems(links: list[str], root: Path) -> list[SourceError]:
 
 
 def load_releases(config: Config, cache: ParseCache | None = None,
-                  scan: ReleaseScan | None = None) -> tuple[list[Release], list[SourceError]]:
+                  scan: TreeScan | None = None) -> tuple[list[Release], list[SourceError]]:
     """Parse and validate every bundle; return the valid releases and every problem.
 
-    `scan` is the walk of releases/ the caller made already (`scan_releases`), if it did.
+    `scan` is the walk of releases/ the caller made already (`scan_tree`), if it did.
     """
     errors: list[SourceError] = []
     seen: dict[str, str] = {}
     root = str(config.root).rstrip("/") + "/"
-    scan = scan or scan_releases(config.root / RELEASES_DIR)
+    scan = scan or scan_tree(config.root / RELEASES_DIR)
     results: dict[str, tuple[Release | None, list[SourceError]]] = {}
     todo: list[tuple[str, tuple[FileStamp, ...]]] = []
     for source, stamp in scan.bundles.items():

@@ -1,5 +1,5 @@
-"""One walk of releases/ that finds every bundle and stamps its files (no parsing: a build that finds
-nothing changed runs it and nothing heavier)."""
+"""One walk of a folder that stamps its files; for releases/ it also finds every bundle (no parsing: a
+build that finds nothing changed runs it and nothing heavier). `cache.tree_stamp` is its digest."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ FileStamp = tuple[str, int, int, int]  # path, size, mtime_ns, inode
 
 
 @dataclass(frozen=True)
-class ReleaseScan:
-    """One walk of releases/: what the build's input stamp and the parse cache both need.
+class TreeScan:
+    """One walk of a folder: what the build's input stamp and, for releases/, the parse cache both need.
 
     Paths are strings: an archive has tens of thousands, and Path objects cost. The bundles are
     worked out from the walk only when asked for (a build that finds nothing changed needs the digest).
@@ -62,9 +62,9 @@ class ReleaseScan:
         return found
 
 
-def scan_releases(folder: Path) -> ReleaseScan:
-    """Walk folder once: a folder holding index.md is a bundle (its subfolders are its own files, not
-    bundles); hidden names are skipped and symlinked folders not followed.
+def scan_tree(folder: Path) -> TreeScan:
+    """Walk folder once: hidden names are skipped and symlinked folders not followed; a folder holding
+    index.md is a bundle (its subfolders are its own files, not bundles).
 
     Entries are taken in the order the file system lists them: an unchanged folder lists the same way,
     and a folder listed differently at worst costs a build that finds nothing to render.
@@ -108,4 +108,4 @@ def scan_releases(folder: Path) -> ReleaseScan:
             folders[current] = below
             stack.extend(below)
     digest = hashlib.sha256(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
-    return ReleaseScan(top, digest, files, folders, linked, indexed)
+    return TreeScan(top, digest, files, folders, linked, indexed)

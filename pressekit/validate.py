@@ -27,7 +27,7 @@ from .errors import BuildFailed, SourceError, display_path
 from .model import Release, Variant, public_releases
 from .paths import CONFIG_NAME
 from .releases import ParseCache, load_releases
-from .scan import ReleaseScan
+from .scan import TreeScan
 from .templates import TEMPLATE_SUFFIXES, template_error
 
 PHOTO_CHECKS = "photo-checks"
@@ -48,7 +48,7 @@ class Validation:
 
 
 def validate_site(root: Path, now: datetime, cache: ParseCache | None = None, store: Store | None = None,
-                  only: str | None = None, scan: ReleaseScan | None = None) -> Validation:
+                  only: str | None = None, scan: TreeScan | None = None) -> Validation:
     """Validate the site at root; with `only`, the photos and templates are checked with that release alone.
 
     `cache` is the parse cache of `load_releases`; `store` keeps photo results by file stamp between runs;

@@ -240,7 +240,7 @@ def test_many_bundles_are_parsed_in_parallel_with_the_same_result(tmp_path: Path
 def test_one_walk_finds_the_bundles_and_stamps_their_files(tmp_path: Path) -> None:
     """releases/ is walked once for the input stamp and the parse cache: a folder with index.md is a
     bundle and its subfolders belong to it; hidden names are skipped; a symlinked folder is reported."""
-    from pressekit.scan import scan_releases
+    from pressekit.scan import scan_tree
 
     top = tmp_path / "releases"
     for folder in ("2025/2025-03-04-a", "2025-03-05-b/fotos/2025-03-06-c", ".entwurf/2025-03-07-d", "leer"):
@@ -249,18 +249,18 @@ def test_one_walk_finds_the_bundles_and_stamps_their_files(tmp_path: Path) -> No
                  "2025-03-05-b/fotos/bild.jpg", ".entwurf/2025-03-07-d/index.md", "2025-03-05-b/.notiz"):
         (top / path).write_text("x")
     (top / "verlinkt").symlink_to(top / "2025-03-05-b", target_is_directory=True)
-    scan = scan_releases(top)
+    scan = scan_tree(top)
     assert list(scan.bundles) == [f"{top}/2025-03-05-b/index.md", f"{top}/2025/2025-03-04-a/index.md"]
     assert [f[0] for f in scan.bundles[f"{top}/2025-03-05-b/index.md"]] == [
         f"{top}/2025-03-05-b/fotos/2025-03-06-c/index.md", f"{top}/2025-03-05-b/fotos/bild.jpg", f"{top}/2025-03-05-b/index.md"]
     assert scan.links == [f"{top}/verlinkt"]
     before = scan.digest
     (top / "2025-03-05-b" / "fotos" / "bild.jpg").write_text("ein anderes Bild")
-    assert scan_releases(top).digest != before
-    assert scan_releases(top).bundles[f"{top}/2025-03-05-b/index.md"] != scan.bundles[f"{top}/2025-03-05-b/index.md"]
-    unchanged = scan_releases(top).digest
+    assert scan_tree(top).digest != before
+    assert scan_tree(top).bundles[f"{top}/2025-03-05-b/index.md"] != scan.bundles[f"{top}/2025-03-05-b/index.md"]
+    unchanged = scan_tree(top).digest
     (top / "2025-03-05-b" / ".notiz").write_text("verborgen, zählt nicht")
-    assert scan_releases(top).digest == unchanged
+    assert scan_tree(top).digest == unchanged
 
 
 def test_a_release_pickles_with_every_field_and_its_cached_digests(tmp_path: Path) -> None:
