@@ -23,8 +23,10 @@ not rendered again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import os
+import threading
 import time
 import tomllib
 import zlib
@@ -126,9 +128,10 @@ def _build(plan: Plan) -> BuildReport:
     saved = states.stamp()
     check_target(plan.root, plan.output, adopt=saved is not None)
     clear_leftovers(plan.output, plan.root)
-    stamp = saved if saved is not None and saved.intact(plan.output) else None
+    intact = _checking_intact(saved, plan.output)  # beside the walk of releases/, on the other core
     scan = scan_tree(plan.root / RELEASES_DIR)
     inputs = _input_stamp(plan.root, scan)
+    stamp = saved if intact() else None
     if stamp is not None and stamp.inputs == inputs and stamp.unchanged_at(plan.now):
         return clock.report(_unchanged(stamp), "check")
     from . import assemble  # only now: a build that finds nothing changed must not pay for loading them
@@ -176,6 +179,36 @@ def _build(plan: Plan) -> BuildReport:
     count = len(files) if written is None else len(written)
     return clock.report(BuildReport(len(releases), len(chosen), site.rendered, site.reused, count, len(files) - count,
                                     made.made, made.reused))
+
+
+def _checking_intact(saved: Stamp | None, output: Path) -> Callable[[], bool]:
+    """Start checking that output/ is as the last build left it (tens of thousands of stat calls); return
+    the function that gives the answer. The check runs in a child process while this one walks the
+    sources, unless threads run here (a fork copies none of them) or the system cannot fork."""
+    if saved is None:
+        return lambda: False
+    if threading.active_count() > 1 or not hasattr(os, "fork"):
+        return functools.partial(saved.intact, output)
+    try:
+        reader, writer = os.pipe()
+        child = os.fork()
+    except OSError:
+        return functools.partial(saved.intact, output)
+    if child == 0:  # the child: answer and leave at once, running no cleanup of the parent's
+        try:
+            os.close(reader)
+            os.write(writer, b"1" if saved.intact(output) else b"0")
+        finally:
+            os._exit(0)
+    os.close(writer)
+
+    def answer() -> bool:
+        try:
+            with os.fdopen(reader, "rb") as pipe:
+                return pipe.read(1) == b"1"
+        finally:
+            os.waitpid(child, 0)
+    return answer
 
 
 def _unchanged(stamp: Stamp) -> BuildReport:

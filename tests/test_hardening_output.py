@@ -186,9 +186,13 @@ def test_a_second_build_waits_for_the_first(site: Path) -> None:
     assert out.startswith("Built 1 of 1 releases into")
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["checked in a child process", "checked in this process"])
 @pytest.mark.parametrize("damage", ["delete", "truncate", "touch"])
-def test_a_damaged_output_is_rebuilt_not_called_up_to_date(site: Path, tmp_path: Path, damage: str) -> None:
+def test_a_damaged_output_is_rebuilt_not_called_up_to_date(site: Path, tmp_path: Path, damage: str,
+                                                           threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pressekit.build.threading.active_count", lambda: threads)  # one thread: it forks
     assert build(site).exit_code == 0
+    assert build(site).output.startswith("Nothing changed since the last build")
     clean = snapshot(site / "output")
     page = site / "output" / "2025-03-04-radweg" / "index.html"
     if damage == "delete":
