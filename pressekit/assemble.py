@@ -5,29 +5,26 @@ renders only the groups whose key changed into the staging folder and returns it
 from __future__ import annotations
 
 import functools
-import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import events, feeds, photos, search
-from .cache import CODE_KEY, content_digest, digest, file_stamp
+from .cache import digest
 from .config import Config
 from .dates import day, lift_time
+from .groups import Collector, Context, Made, ReleasesMade
 from .markup import render_html
 from .model import NEWS_WINDOW, Release
 from .output import OutputFile
-from .pages import ListPage, PageRenderer, Teaser, Variants, robots_txt, teaser_of
-from .paths import CACHE_DIR, CONFIG_NAME
-from .sitepages import SiteLinks, SitePage, site_links
+from .pages import robots_txt
+from .paths import CACHE_DIR
+from .sitepages import SitePage
 from .state import Built, Groups, ViewKeys
-from .templates import make_environment
 from .text import slugify
 from .theme import theme_dir
-from .groups import Collector, Context, Made, ReleasesMade
 from .views import FeedEntry, MailView, ReleaseView
 from .workers import BodyCache, ReleaseJob, RenderPool
 
@@ -211,26 +208,6 @@ def _release_keys(inputs: tuple[Any, ...], release: Release) -> tuple[str, str]:
     return digest(base, page_templates, page.digest), digest(base, mail_templates, mail.digest)
 
 
-def list_groups(ctx: Context, releases: list[Release], made: photos.PhotoResult, summaries: dict[str, str],
-                pool: RenderPool) -> Made:
-    """Index, year and tag pages whose view or templates changed, and the archive."""
-    config, collector = ctx.config, Collector(ctx)
-    teasers = [teaser_of(r, summaries[r.id], made.variants, config) for r in releases]
-    specs = list_specs(ctx.pages, config, teasers)
-    todo: dict[str, tuple[str, ListPage]] = {}
-    for spec in specs:
-        key = digest(ctx.base, ctx.templates.of(spec.template), spec.digest)
-        if not collector.reuse("list:" + spec.relpath, key):
-            todo[spec.relpath] = (key, spec)
-    for relpath, written in pool.list_pages([spec for _, spec in todo.values()]):
-        collector.put_written("list:" + relpath, todo[relpath][0], {relpath: written})
-    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in releases).items(), reverse=True)
-    tags = sorted({slugify(t): t for r in reversed(releases) for t in r.tags}.items(), key=lambda x: x[1].casefold())
-    key = digest(ctx.base, ctx.templates.of("archive.html"), years, tags)
-    collector.keep_or_put("archive", key, lambda: [ctx.pages.archive(years, [(name, slug) for slug, name in tags])])
-    return Made(collector.groups, len(todo), len(specs) - len(todo))
-
-
 def event_groups(ctx: Context, releases: list[Release], summaries: dict[str, str],
                  history: events.History) -> tuple[Made, events.History]:
     """termine/, termine.ics and each event's termin.ics; and the history with this build's sequences."""
@@ -274,28 +251,6 @@ def sitemap_group(ctx: Context, chosen: list[Release], groups: Groups) -> Made:
     key = digest(ctx.base, ctx.templates.of("sitemap.xml"), urls)
     collector.keep_or_put("sitemap", key, lambda: [ctx.pages.sitemap(urls)])
     return Made(collector.groups)
-
-
-def list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
-    by_year: dict[int, list[Teaser]] = defaultdict(list)
-    by_tag: dict[str, list[Teaser]] = defaultdict(list)
-    names: dict[str, str] = {}
-    for t in teasers:
-        by_year[t.release.published.astimezone(config.site.tz).year].append(t)
-        for tag in t.release.tags:
-            by_tag[slugify(tag)].append(t)
-            names.setdefault(slugify(tag), tag)
-    years = tuple(sorted(by_year, reverse=True))
-    tags = tuple(sorted(((names[s], s) for s in by_tag), key=lambda x: x[0].casefold()))
-    specs = list(pages.list_pages(teasers, "", config.site.title, kind="index", years=years, tags=tags))
-    for year in years:
-        specs.extend(pages.list_pages(by_year[year], f"{year}/", f"Pressemitteilungen {year}",
-                                      kind="year", years=years, tags=tags))
-    for slug in sorted(by_tag):
-        specs.extend(pages.list_pages(by_tag[slug], f"themen/{slug}/", f"Thema: {names[slug]}", template="tag.html",
-                                      kind="tag", tag=names[slug], tag_feed=feeds.tag_feed_url(config, names[slug]),
-                                      years=years, tags=tags))
-    return specs
 
 
 def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list[Release]:

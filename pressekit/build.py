@@ -137,6 +137,7 @@ def _build(plan: Plan) -> BuildReport:
     from . import assemble  # only now: a build that finds nothing changed must not pay for loading them
     from .events import load_history
     from .groups import context, render_pool
+    from .lists import list_groups
 
     previous = states.built(stamp)
     config, releases, site_pages = _load_all(plan.root, store, plan.now, scan)
@@ -153,12 +154,12 @@ def _build(plan: Plan) -> BuildReport:
             with render_pool(ctx) as pool, assemble.Search(ctx, listed, site_pages, pool) as search:
                 pages = assemble.site_page_groups(ctx, site_pages)
                 release_pages = assemble.release_groups(ctx, chosen, made, previous, pool)
-                lists = assemble.list_groups(ctx, listed, made, release_pages.summaries, pool)
+                lists = list_groups(ctx, listed, made.variants, release_pages.summaries, pool, previous)
                 feeds = assemble.feed_groups(ctx, chosen, made)
                 indexes = search.finish()
             calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
             fixed = assemble.fixed_groups(ctx, chosen, made)
-            site = _merge(pages, release_pages.made, lists, feeds, indexes, calendar, fixed)
+            site = _merge(pages, release_pages.made, lists.made, feeds, indexes, calendar, fixed)
             groups = site.groups | assemble.sitemap_group(ctx, chosen, site.groups).groups
         except OSError as exc:
             raise write_error(exc, plan.root, staging, plan.output) from exc
@@ -170,7 +171,7 @@ def _build(plan: Plan) -> BuildReport:
     finally:
         discard_staging(plan.output)
     states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
-                release_pages.views, (stamp, written) if stamp is not None and written is not None else None)
+                release_pages.views, lists.lists, (stamp, written) if stamp is not None and written is not None else None)
     if ctx.templates.refs_changed:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)
     if not plan.preview:

@@ -21,7 +21,7 @@ from .output import OutputFile
 from .pages import PageRenderer
 from .paths import CACHE_DIR, CONFIG_NAME
 from .sitepages import SiteLinks, SitePage, site_links
-from .state import Groups, ViewKeys
+from .state import Groups, ListKeys, ViewKeys
 from .templates import make_environment
 from .views import TemplateDigests, TemplateRefs
 from .workers import RenderPool, Staging
@@ -36,6 +36,14 @@ class Made:
     groups: Groups
     rendered: int = 0
     reused: int = 0
+
+
+@dataclass(frozen=True)
+class ListsMade:
+    """The list step's groups and every list's inputs and page keys (for the next build)."""
+
+    made: Made
+    lists: dict[str, ListKeys]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .model import NEWS_WINDOW
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
 ViewKeys = tuple[tuple[Any, ...], tuple[str, str]]  # a release's view inputs, and its page and mail keys
+ListKeys = tuple[str, tuple[tuple[str, str], ...]]  # a list's inputs digest, and (relpath, key) of its pages
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Built:
     groups: Groups
     summaries: dict[str, str]
     views: dict[str, ViewKeys]
+    lists: dict[str, ListKeys]  # by the folder of the list: "", "2025/", "themen/verkehr/"
 
     def manifest(self) -> dict[str, str]:
         """relpath -> digest of every file of the build."""
@@ -106,6 +108,7 @@ class _Rest:
 
     build: str
     groups: Groups
+    lists: dict[str, ListKeys]
     shards: tuple[str, ...]
 
 
@@ -124,8 +127,8 @@ class States:
     def built(self, stamp: Stamp | None) -> Built | None:
         """The groups of the build that left this stamp; None unless every part belongs to it."""
         rest: _Rest | None = self.store.load(self.name + "-groups") if stamp is not None else None
-        if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build:
-            return None
+        if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build or not hasattr(rest, "lists"):
+            return None  # (a state kept by a build before lists were remembered has no `lists`)
         groups, summaries, views = dict(rest.groups), {}, {}
         for n, shard_id in enumerate(rest.shards):
             shard: _Shard | None = self.store.load(f"{self.name}-releases-{n}")
@@ -135,7 +138,7 @@ class States:
             groups.update(shard.groups)
             summaries.update(shard.summaries)
             views.update(shard.views)
-        return Built(rest.build, groups, summaries, views)
+        return Built(rest.build, groups, summaries, views, rest.lists)
 
     def drop(self) -> None:
         """Forget the last build (before output/ changes: an interrupted apply must not leave a state that
@@ -145,7 +148,7 @@ class States:
 
     def save(self, output: Path, inputs: str, now: datetime, schedule: list[datetime], groups: Groups,
              files: dict[str, str], summaries: dict[str, str], views: dict[str, ViewKeys],
-             last: tuple[Stamp, Collection[str]] | None = None) -> None:
+             lists: dict[str, ListKeys], last: tuple[Stamp, Collection[str]] | None = None) -> None:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
         `last`: the stamp this build started from (output/ was intact then) and the files it wrote; every
@@ -155,10 +158,10 @@ class States:
         stats = _stats(output, names, last)
         if stats is None:
             return
-        built = Built(uuid.uuid4().hex, groups, summaries, views)
+        built = Built(uuid.uuid4().hex, groups, summaries, views, lists)
         shards = self._save_shards(built)
         self.store.save(self.name + "-groups", _Rest(built.build, {name: group for name, group in built.groups.items()
-                                                                   if _owner(name) is None}, shards))
+                                                                   if _owner(name) is None}, lists, shards))
         self.store.save(self.name, Stamp(built.build, inputs, now, schedule, dir_stamp(output), "\n".join(names), stats))
 
     def _save_shards(self, built: Built) -> tuple[str, ...]:

@@ -166,7 +166,7 @@ def _sample_renders(env: Environment, config: Config, releases: list[Release],
                     now: datetime) -> Iterator[Callable[[], object]]:
     """Callables rendering each kind of page and the e-mails once, with the newest public release as sample."""
     from . import feeds, mail
-    from .assemble import list_specs
+    from .lists import list_specs
     from .markup import render_html, summary_of
     from .pages import PageRenderer, teaser_of
 

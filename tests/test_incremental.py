@@ -403,6 +403,24 @@ def test_an_edit_rewrites_one_shard_of_the_state_and_a_shard_of_another_build_is
     assert tree(site.root / "output") == site.clean_build(tmp_path / "clean")
 
 
+def test_an_edit_paginates_only_the_lists_that_show_what_changed(tmp_path: Path) -> None:
+    """A list whose teasers, title and template are as the last build remembered keeps its page keys."""
+    site = Site(tmp_path / "site")
+    build_site(site.root, site.root / "output", NOW)
+    index = site.root / "releases" / "2025-03-02-b" / "index.md"
+    site.write("2025-03-02-b", index.read_text() + "\nEin Nachtrag am Ende.\n")  # no list shows the body
+    with mock.patch.object(pages.PageRenderer, "list_pages", side_effect=AssertionError("paginated")):
+        build_site(site.root, site.root / "output", NOW)
+    site.write("2025-03-02-b", index.read_text().replace("title: ", "title: Neu ", 1))
+    paginated: list[str] = []
+    real = pages.PageRenderer.list_pages
+    with mock.patch.object(pages.PageRenderer, "list_pages", autospec=True,
+                           side_effect=lambda self, items, base, *a, **k: paginated.append(base) or real(self, items, base, *a, **k)):
+        build_site(site.root, site.root / "output", NOW)
+    assert sorted(paginated) == ["", "2025/", "themen/verkehr/"]
+    assert "Neu Meldung 2" in (site.root / "output" / "themen" / "verkehr" / "index.html").read_text()
+
+
 def test_an_edit_compiles_no_template_and_a_damaged_compiled_one_is_compiled_again(tmp_path: Path) -> None:
     """(An edit of the newest release checks the templates again with it as the sample: not this one.)"""
     site = Site(tmp_path / "site")

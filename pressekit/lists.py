@@ -1,0 +1,95 @@
+"""The list step of a build: the index, every year and every topic, paginated (see `pages.list_pages`),
+and the archive page. A list whose inputs are unchanged keeps its pages' keys from the last build."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from . import feeds
+from .cache import digest
+from .config import Config
+from .groups import Collector, Context, ListsMade, Made
+from .model import Release
+from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
+from .state import Built, ListKeys
+from .text import slugify
+from .workers import RenderPool
+
+
+def list_groups(ctx: Context, releases: list[Release], variants: Variants, summaries: dict[str, str],
+                pool: RenderPool, last: Built | None) -> ListsMade:
+    """Index, year and tag pages whose view or templates changed, and the archive.
+
+    A list (the index, a year, a topic) whose inputs (its teasers' digests, its title and settings, its
+    template, the config) are those the last build remembered keeps the keys of its pages without
+    their views being made and digested again; the others are paginated and keyed page by page.
+    """
+    config, collector = ctx.config, Collector(ctx)
+    known = last.lists if last else {}
+    teasers = [teaser_of(r, summaries[r.id], variants, config) for r in releases]
+    todo: dict[str, tuple[str, ListPage]] = {}
+    lists: dict[str, ListKeys] = {}
+    pages = 0
+    for source in list_sources(config, teasers):
+        inputs = digest(ctx.base, ctx.templates.of(source.template), source.base, source.title, source.template,
+                        sorted(source.extra.items()), [t.digest for t in source.items])
+        remembered = known.get(source.base)
+        if remembered is not None and remembered[0] == inputs and \
+                all([collector.reuse("list:" + relpath, key) for relpath, key in remembered[1]]):
+            lists[source.base] = remembered
+            pages += len(remembered[1])
+            continue
+        keys = []
+        for spec in ctx.pages.list_pages(source.items, source.base, source.title, source.template, **source.extra):
+            key = digest(ctx.base, ctx.templates.of(spec.template), spec.digest)
+            keys.append((spec.relpath, key))
+            if not collector.reuse("list:" + spec.relpath, key):
+                todo[spec.relpath] = (key, spec)
+        lists[source.base] = (inputs, tuple(keys))
+        pages += len(keys)
+    for relpath, written in pool.list_pages([spec for _, spec in todo.values()]):
+        collector.put_written("list:" + relpath, todo[relpath][0], {relpath: written})
+    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in releases).items(), reverse=True)
+    tags = sorted({slugify(t): t for r in reversed(releases) for t in r.tags}.items(), key=lambda x: x[1].casefold())
+    key = digest(ctx.base, ctx.templates.of("archive.html"), years, tags)
+    collector.keep_or_put("archive", key, lambda: [ctx.pages.archive(years, [(name, slug) for slug, name in tags])])
+    return ListsMade(Made(collector.groups, len(todo), pages - len(todo)), lists)
+
+
+@dataclass(frozen=True)
+class ListSource:
+    """One paginated list before pagination: the index, a year or a topic."""
+
+    base: str                 # where its pages go: "", "2025/", "themen/verkehr/"
+    title: str
+    template: str
+    items: list[Teaser]       # newest first
+    extra: dict[str, object]  # what its template sees besides the items
+
+
+def list_sources(config: Config, teasers: list[Teaser]) -> list[ListSource]:
+    """The index, every year and every topic with their teasers."""
+    by_year: dict[int, list[Teaser]] = defaultdict(list)
+    by_tag: dict[str, list[Teaser]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for t in teasers:
+        by_year[t.release.published.astimezone(config.site.tz).year].append(t)
+        for tag in t.release.tags:
+            by_tag[slugify(tag)].append(t)
+            names.setdefault(slugify(tag), tag)
+    years = tuple(sorted(by_year, reverse=True))
+    tags = tuple(sorted(((names[s], s) for s in by_tag), key=lambda x: x[0].casefold()))
+    sources = [ListSource("", config.site.title, "index.html", teasers, {"kind": "index", "years": years, "tags": tags})]
+    sources += [ListSource(f"{year}/", f"Pressemitteilungen {year}", "index.html", by_year[year],
+                           {"kind": "year", "years": years, "tags": tags}) for year in years]
+    sources += [ListSource(f"themen/{slug}/", f"Thema: {names[slug]}", "tag.html", by_tag[slug],
+                           {"kind": "tag", "tag": names[slug], "tag_feed": feeds.tag_feed_url(config, names[slug]),
+                            "years": years, "tags": tags}) for slug in sorted(by_tag)]
+    return sources
+
+
+def list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
+    """Every page of every list (see `list_sources`)."""
+    return [spec for source in list_sources(config, teasers)
+            for spec in pages.list_pages(source.items, source.base, source.title, source.template, **source.extra)]
