@@ -29,7 +29,6 @@ import os
 import threading
 import time
 import tomllib
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, tree_stamp
+from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, shard_of, tree_stamp
 from .config import Config
 from .config_file import load_config
 from .errors import BuildFailed
@@ -292,8 +291,8 @@ def _load(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Conf
     live = {str(r.source) for r in releases} | {k for k, v in cache.items() if v[1] is None}
     for key in set(cache) - live:
         del cache[key]
-    for n in sorted({_shard(k) for k in cache.dirty}):
-        store.save(f"{prefix}-{n}", {k: v for k, v in cache.items() if _shard(k) == n})
+    for n in sorted({shard_of(k, PARSE_SHARDS) for k in cache.dirty}):
+        store.save(f"{prefix}-{n}", {k: v for k, v in cache.items() if shard_of(k, PARSE_SHARDS) == n})
     for old in store.folder.glob("parse-*.pickle"):
         if not old.name.startswith(prefix + "-"):
             old.unlink(missing_ok=True)  # the shards of an earlier pressekit.toml
@@ -301,10 +300,6 @@ def _load(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Conf
 
 
 PARSE_SHARDS = 16
-
-
-def _shard(key: str) -> int:
-    return zlib.crc32(key.encode("utf-8", "surrogateescape")) % PARSE_SHARDS
 
 
 class _ParseCache(dict):  # type: ignore[type-arg]

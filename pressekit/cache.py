@@ -12,6 +12,7 @@ import hashlib
 import os
 import pickle
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,11 @@ class Store:
 def tree_stamp(*folders: Path) -> str:
     """A digest of the names, sizes, modification times and inodes of every file under folders (`scan`)."""
     return digest(*(scan_tree(folder).digest for folder in folders))
+
+
+def shard_of(key: str, shards: int) -> int:
+    """Which of `shards` cache files keeps the entry of key (stable across runs, unlike `hash`)."""
+    return zlib.crc32(key.encode("utf-8", "surrogateescape")) % shards
 
 
 def file_stamp(path: Path) -> tuple[int, int, int] | None:

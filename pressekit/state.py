@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import uuid
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection
@@ -23,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .cache import Store
+from .cache import Store, shard_of
 from .model import NEWS_WINDOW
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
@@ -169,11 +168,11 @@ class States:
         for name, group in built.groups.items():
             owner = _owner(name)
             if owner is not None:
-                parts[_shard(owner)][0][name] = group
+                parts[shard_of(owner, SHARDS)][0][name] = group
         for release_id, summary in built.summaries.items():
-            parts[_shard(release_id)][1][release_id] = summary
+            parts[shard_of(release_id, SHARDS)][1][release_id] = summary
         for release_id, keys in built.views.items():
-            parts[_shard(release_id)][2][release_id] = keys
+            parts[shard_of(release_id, SHARDS)][2][release_id] = keys
         ids = []
         for n, (groups, summaries, views) in enumerate(parts):
             old = self.loaded.get(n)
@@ -186,16 +185,10 @@ class States:
         return tuple(ids)
 
 
-_RELEASE_GROUPS = ("page:", "mail:")
-
-
 def _owner(group: str) -> str | None:
     """The release a group belongs to: its page and its e-mails."""
-    return group[5:] if group.startswith(_RELEASE_GROUPS) else None
-
-
-def _shard(release_id: str) -> int:
-    return zlib.crc32(release_id.encode("utf-8", "surrogateescape")) % SHARDS
+    kind, _, release_id = group.partition(":")
+    return release_id if kind in ("page", "mail") else None
 
 
 def _stats(output: Path, names: list[str], last: tuple[Stamp, Collection[str]] | None) -> array | None:  # type: ignore[type-arg]
