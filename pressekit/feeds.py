@@ -38,7 +38,7 @@ from .feed_items import (
     FeedAttachment, FeedItem, FeedPhoto, Variants, author_of, content_html, feed_item, last_update, mime_type, tag_page_url,
 )
 from .markup import summary_of
-from .model import NEWS_WINDOW, Release
+from .model import NEWS_WINDOW, Release, age_order
 from .output import OutputFile
 from .text import slugify
 
@@ -66,7 +66,7 @@ def render_feeds(releases: Sequence[Release], config: Config, variants: Variants
     ("main", "news", "tag:<slug>"; see `feed_part`) when the others are known to be unchanged.
     """
     public = [r for r in releases if r.is_public(now)]
-    ordered = sorted(public, key=lambda r: (r.published, r.id), reverse=True)
+    ordered = sorted(public, key=age_order, reverse=True)
     items = [feed_item(r, config, variants, body_html(r)) for r in ordered]
     newest = items[: config.feeds.items]
     base = config.site.base_url

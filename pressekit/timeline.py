@@ -15,7 +15,7 @@ from pathlib import Path
 from .config import Config
 from .dates import weekday_time
 from .errors import PressekitError
-from .model import Release
+from .model import Release, age_order
 from .text import NOT_IN_LINE
 
 # Whatever could end a line of a crontab or unit file, or hide text on a terminal.
@@ -57,7 +57,7 @@ def plan_timeline(releases: list[Release], now: datetime) -> Timeline:
     """Return the releases that go live after `now` (by lift time), the drafts, and the later changes still to
     come: photo expiries, withdrawals, corrections dated ahead, and press dates ending (they move to the archive
     of /termine/). Every moment at which a build changes output/ by itself is in it."""
-    scheduled = sorted((r for r in releases if not r.draft and r.published > now), key=lambda r: (r.published, r.id))
+    scheduled = sorted((r for r in releases if not r.draft and r.published > now), key=age_order)
     drafts = sorted((r for r in releases if r.draft), key=lambda r: r.id)
     later = [Change(p.expires, r, f"Foto läuft ab: {p.file}") for r in releases if not r.draft
              for p in r.photos if p.expires is not None and p.expires > now]

@@ -24,7 +24,7 @@ from .cache import CODE_KEY, Store, content_digest, digest, file_stamp
 from .config import Config
 from .config_file import load_config
 from .errors import BuildFailed, SourceError, display_path
-from .model import Release, Variant, public_releases
+from .model import Release, Variant, age_order
 from .paths import CONFIG_NAME
 from .releases import ParseCache, load_releases
 from .scan import TreeScan
@@ -136,8 +136,8 @@ def _templates_key(env: Environment, config: Config, releases: list[Release], no
 
 def _sample(releases: list[Release], now: datetime) -> Release | None:
     """The release the sample pages are rendered with: the newest public one, else the newest."""
-    public = public_releases(releases, now)
-    return public[0] if public else max(releases, key=lambda r: (r.published, r.id), default=None)
+    newest = max((r for r in releases if r.is_public(now)), key=age_order, default=None)
+    return newest or max(releases, key=age_order, default=None)
 
 
 def _template_problems(env: Environment, config: Config, releases: list[Release], now: datetime) -> list[SourceError]:
