@@ -154,25 +154,27 @@ class States:
         other file keeps the size and mtime it had. `files` is `manifest(groups)`.
         """
         names = sorted(files)
-        stats = _stats(output, names, last)
+        joined = "\n".join(names)
+        stats = _stats(output, names, joined, last)
         if stats is None:
             return
         built = Built(uuid.uuid4().hex, groups, summaries, views, lists)
         shards = self._save_shards(built)
         self.store.save(self.name + "-groups", _Rest(built.build, {name: group for name, group in built.groups.items()
                                                                    if _owner(name) is None}, lists, shards))
-        self.store.save(self.name, Stamp(built.build, inputs, now, schedule, dir_stamp(output), "\n".join(names), stats))
+        self.store.save(self.name, Stamp(built.build, inputs, now, schedule, dir_stamp(output), joined, stats))
 
     def _save_shards(self, built: Built) -> tuple[str, ...]:
         parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys]]] = [({}, {}, {}) for _ in range(SHARDS)]
+        shard_at = {release_id: shard_of(release_id, SHARDS) for release_id in built.summaries.keys() | built.views.keys()}
+        for release_id, summary in built.summaries.items():
+            parts[shard_at[release_id]][1][release_id] = summary
+        for release_id, keys in built.views.items():
+            parts[shard_at[release_id]][2][release_id] = keys
         for name, group in built.groups.items():
             owner = _owner(name)
             if owner is not None:
-                parts[shard_of(owner, SHARDS)][0][name] = group
-        for release_id, summary in built.summaries.items():
-            parts[shard_of(release_id, SHARDS)][1][release_id] = summary
-        for release_id, keys in built.views.items():
-            parts[shard_of(release_id, SHARDS)][2][release_id] = keys
+                parts[shard_at[owner] if owner in shard_at else shard_of(owner, SHARDS)][0][name] = group
         ids = []
         for n, (groups, summaries, views) in enumerate(parts):
             old = self.loaded.get(n)
@@ -191,15 +193,21 @@ def _owner(group: str) -> str | None:
     return release_id if kind in ("page", "mail") else None
 
 
-def _stats(output: Path, names: list[str], last: tuple[Stamp, Collection[str]] | None) -> array | None:  # type: ignore[type-arg]
-    """(size, mtime) of every file in names, in that order; None when one cannot be read."""
+def _stats(output: Path, names: list[str], joined: str,
+           last: tuple[Stamp, Collection[str]] | None) -> array | None:  # type: ignore[type-arg]
+    """(size, mtime) of every file in names (sorted; `joined` by line breaks), in that order; None when
+    one cannot be read. Files the last build left and this one did not write keep their stats."""
+    prefix = f"{output}{os.sep}"
     old: dict[str, int] = {}
     written: set[str] = set()
     if last is not None:
+        if last[0].names == joined:  # the files of the last build (an edit): stat the written ones only
+            written_at = {rel: bisect_left(names, rel) for rel in last[1]}
+            if all(n < len(names) and names[n] == rel for rel, n in written_at.items()):
+                return _restat(prefix, last[0].stats, written_at)
         old, written = {rel: n for n, rel in enumerate(last[0].files())}, set(last[1])
     previous = last[0].stats if last is not None else array("q")
     stats = array("q")
-    prefix = f"{output}{os.sep}"
     for rel in names:
         n = old.get(rel)
         if n is not None and rel not in written:
@@ -210,6 +218,18 @@ def _stats(output: Path, names: list[str], last: tuple[Stamp, Collection[str]] |
         except OSError:
             return None
         stats.extend((st.st_size, st.st_mtime_ns))
+    return stats
+
+
+def _restat(prefix: str, previous: array, written_at: dict[str, int]) -> array | None:  # type: ignore[type-arg]
+    """`previous` with the stats of the written files (relpath -> position) taken again."""
+    stats = array("q", previous)
+    for rel, n in written_at.items():
+        try:
+            st = os.stat(prefix + rel)
+        except OSError:
+            return None
+        stats[2 * n:2 * n + 2] = array("q", (st.st_size, st.st_mtime_ns))
     return stats
 
 
