@@ -99,8 +99,17 @@ class Search:
         for name, sources in self.todo.items():
             self.indexing.start(name, self.keys[name], sources)
 
+    def page(self) -> Made:
+        """The search page, which names every index, newest first (known from the plan: Pagefind may still run)."""
+        collector = Collector(self.ctx)
+        names = sorted((n for n in self.keys if n != search.PAGES_INDEX), reverse=True) + \
+            [n for n in self.keys if n == search.PAGES_INDEX]
+        key = digest(self.ctx.base, self.ctx.templates.of("suche.html"), names)
+        collector.keep_or_put("search-page", key, lambda: [self.ctx.pages.search_page(names)])
+        return Made(collector.groups)
+
     def finish(self) -> Made:
-        """Wait for Pagefind; the index groups and the search page, which names every index, newest first."""
+        """Wait for Pagefind; the index groups (files under pagefind/, none of them a page)."""
         if not self.started:
             self.pool.close()
             self._start()
@@ -109,10 +118,6 @@ class Search:
         for name, written in self.indexing.finish(published).items():
             self.collector.put_written("search:" + name, self.keys[name], written)
         search.prune_cache(self.indexing.cache, self.keys.values(), self.keys.keys())
-        names = sorted((n for n in self.keys if n != search.PAGES_INDEX), reverse=True) + \
-            [n for n in self.keys if n == search.PAGES_INDEX]
-        key = digest(self.ctx.base, self.ctx.templates.of("suche.html"), names)
-        self.collector.keep_or_put("search-page", key, lambda: [self.ctx.pages.search_page(names)])
         return Made(self.collector.groups)
 
 

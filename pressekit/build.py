@@ -41,7 +41,7 @@ from .config import Config
 from .config_file import load_config
 from .errors import BuildFailed
 from .lock import build_lock
-from .model import Release, public_releases
+from .model import Release, age_order, public_releases
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 from .scan import TreeScan, scan_tree
@@ -155,11 +155,12 @@ def _build(plan: Plan) -> BuildReport:
                 release_pages = assemble.release_groups(ctx, chosen, made, previous, pool)
                 lists = list_groups(ctx, listed, made.variants, release_pages.summaries, pool, previous)
                 feeds = assemble.feed_groups(ctx, chosen, made)
-                indexes = search.finish()
-            calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
-            fixed = assemble.fixed_groups(ctx, chosen, made)
-            site = _merge(pages, release_pages.made, lists.made, feeds, indexes, calendar, fixed)
-            groups = site.groups | assemble.sitemap_group(ctx, chosen, site.groups).groups
+                calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
+                fixed = assemble.fixed_groups(ctx, chosen, made)
+                pages = _merge(pages, release_pages.made, lists.made, feeds, search.page(), calendar, fixed)
+                sitemap = assemble.sitemap_group(ctx, chosen, pages.groups)  # while Pagefind runs: its indexes hold no page
+                site = _merge(pages, sitemap, search.finish())
+            groups = site.groups
         except OSError as exc:
             raise write_error(exc, plan.root, staging, plan.output) from exc
         files = manifest(groups)
@@ -288,8 +289,7 @@ def _load(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Conf
     for release in releases:
         # computed once, then kept in the cache with the release: the digests of its views start from them
         release.fingerprint, release.without_body.fingerprint  # noqa: B018
-    live = {str(r.source) for r in releases} | {k for k, v in cache.items() if v[1] is None}
-    for key in set(cache) - live:
+    for key in cache.keys() - scan.bundles.keys():  # bundles removed since
         del cache[key]
     for n in sorted({shard_of(k, PARSE_SHARDS) for k in cache.dirty}):
         store.save(f"{prefix}-{n}", {k: v for k, v in cache.items() if shard_of(k, PARSE_SHARDS) == n})
@@ -331,7 +331,7 @@ def _choose(releases: list[Release], plan: Plan) -> list[Release]:
     """The releases to build, each as it stands at `now` (corrections made, expired photos gone, withdrawn);
     a preview shows drafts and embargoed releases too."""
     if plan.preview:
-        return [r.at(plan.now) for r in sorted(releases, key=lambda r: (r.published, r.id), reverse=True)]
+        return [r.at(plan.now) for r in sorted(releases, key=age_order, reverse=True)]
     return [r.at(plan.now) for r in public_releases(releases, plan.now)]
 
 
