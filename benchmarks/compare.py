@@ -361,6 +361,8 @@ class Pressekit(Tool):
         for part in ("pressekit", "templates"):
             if (self.checkout / part).is_dir():
                 shutil.copytree(self.checkout / part, self.code / part, ignore=shutil.ignore_patterns("__pycache__"))
+        # byte-compiled as `pip install` leaves it: without, every run would compile the sources again
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(self.code / "pressekit")], check=True)
         probe = subprocess.run([sys.executable, "-c", "import pressekit.build, pressekit.cli"], env=self.env,
                                capture_output=True, text=True)
         if probe.returncode:
