@@ -41,7 +41,7 @@ from .config import Config
 from .config_file import load_config
 from .errors import BuildFailed
 from .lock import build_lock
-from .model import Release, age_order, public_releases
+from .model import Release, age_order, public_releases, reduce_without_body
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 from .scan import TreeScan, scan_tree
@@ -292,7 +292,8 @@ def _load(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Conf
     for key in cache.keys() - scan.bundles.keys():  # bundles removed since
         del cache[key]
     for n in sorted({shard_of(k, PARSE_SHARDS) for k in cache.dirty}):
-        store.save(f"{prefix}-{n}", {k: v for k, v in cache.items() if shard_of(k, PARSE_SHARDS) == n})
+        store.save(f"{prefix}-{n}", {k: v for k, v in cache.items() if shard_of(k, PARSE_SHARDS) == n},
+                   {Release: reduce_without_body})
     for old in store.folder.glob("parse-*.pickle"):
         if not old.name.startswith(prefix + "-"):
             old.unlink(missing_ok=True)  # the shards of an earlier pressekit.toml

@@ -61,7 +61,7 @@ def split_document(text: str, shown: str) -> tuple[Document | None, list[SourceE
     if not lines or lines[0].rstrip() != "---":
         return None, [SourceError(shown, 1, "index.md must start with front matter between '---' lines",
                                   "begin the file with '---', the fields, then '---'")]
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    end = _closing(lines)
     if end is None:
         return None, [SourceError(shown, 1, "the front matter opened here is never closed",
                                   "add a line '---' after the last field")]
@@ -74,6 +74,21 @@ def split_document(text: str, shown: str) -> tuple[Document | None, list[SourceE
     if fields is None:
         return None, errors
     return Document(fields, "".join(lines[end + 1:]), end + 2), errors
+
+
+def body_of(text: str) -> tuple[str, int] | None:
+    """The body of a document `split_document` accepts, and the line it starts at; None when it has no
+    closed front matter. (The body of an unchanged release is read again this way, not kept in the cache.)"""
+    lines = split_lines(text)
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    end = _closing(lines)
+    return None if end is None else ("".join(lines[end + 1:]), end + 2)
+
+
+def _closing(lines: list[str]) -> int | None:
+    """The index of the line that closes the front matter opened by the first line."""
+    return next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
 
 
 def read_document(source: Path, shown: str) -> tuple[Document | None, list[SourceError]]:

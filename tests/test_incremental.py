@@ -373,6 +373,22 @@ def test_one_edit_renders_only_what_lists_it(tmp_path: Path) -> None:
     assert report.pages_rendered == 1 and report.variants_made == 0
 
 
+def test_bodies_are_read_from_the_releases_not_kept_in_the_parse_cache(tmp_path: Path) -> None:
+    """The parse cache holds every field but the body; a template edit renders every page again, each
+    with the body read from its index.md, as a clean build does."""
+    site = Site(tmp_path / "site")
+    build_site(site.root, site.root / "output", NOW)
+    shards = list((site.root / ".pressekit" / "cache").glob("parse-*.pickle"))
+    assert shards and not any(b"Text 2." in p.read_bytes() for p in shards)
+    assert any("Meldung 2".encode() in p.read_bytes() for p in shards)
+    site.edit("page-template", 7)
+    site.edit("template", 8)
+    report = build_site(site.root, site.root / "output", NOW)
+    assert report.pages_rendered >= 3
+    assert "Text 2." in (site.root / "output" / "2025-03-02-b" / "index.html").read_text()
+    assert tree(site.root / "output") == site.clean_build(tmp_path / "clean")
+
+
 def test_an_edit_makes_and_digests_the_views_of_the_edited_release_only(tmp_path: Path) -> None:
     """Every other release's view inputs are as the last build remembered them: their keys are kept."""
     site = Site(tmp_path / "site")

@@ -275,3 +275,35 @@ def test_a_release_pickles_with_every_field_and_its_cached_digests(tmp_path: Pat
     assert copy == release and copy.__dict__ == release.__dict__
     assert (copy.fingerprint, copy.without_body.fingerprint) == (fingerprint, head)
     assert pickle.loads(pickle.dumps(release.without_body)) == release.without_body
+
+
+def test_the_parse_cache_keeps_a_release_without_its_body_and_reads_it_again_from_index_md(tmp_path: Path) -> None:
+    """Bodies are most of an archive's cache: it keeps every other field and reads the body when asked."""
+    import copyreg
+    import io
+    import pickle
+
+    from pressekit.errors import BuildFailed
+    from pressekit.model import Release, reduce_without_body
+
+    root = write_site(tmp_path / "site", {"2025-03-04-radweg": "---\ntitle: Radweg\ndate: 2025-03-04\n---\n"
+                                          "Der Radweg **wächst**.\n\nZweiter Absatz.\n"})
+    _, (release,) = load_site(root)
+    fingerprint, head = release.fingerprint, release.without_body.fingerprint
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Release: reduce_without_body}
+    pickler.dump(release)
+    kept = buffer.getvalue()
+    assert "wächst".encode() not in kept
+
+    restored = pickle.loads(kept)
+    assert (restored.fingerprint, restored.without_body.fingerprint) == (fingerprint, head)
+    assert restored.without_body.body == ""
+    assert restored.body == release.body and restored == release
+    assert pickle.loads(pickle.dumps(pickle.loads(kept))) == release  # the worker processes get it whole
+
+    release.source.write_text("---\ntitle: Radweg\ndate: 2025-03-04\nsummary: neu\n---\nAnders.\n", "utf-8")
+    with pytest.raises(BuildFailed) as failed:
+        pickle.loads(kept).body  # noqa: B018 - the file changed after it was checked: never a mixed release
+    assert "index.md changed while the build was reading it" in failed.value.errors[0].message

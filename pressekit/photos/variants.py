@@ -187,6 +187,8 @@ def _plan(releases: Sequence[Release], config: Config, root: Path, hashes: _Hash
     entries = _Entries(root, hashes)
     plans, errors = [], []
     for release in releases:
+        if not release.photos:
+            continue
         shown = display_path(release.source, config.root)
         clashes = photo_clashes(release)
         errors += [clash_error(release, shown, i, earlier) for i, earlier in clashes.items()]
