@@ -1,6 +1,6 @@
 """`python -m pressekit`: the same command line as the `pressekit` script."""
 
-from .cli import main
+from .cli import run
 
 if __name__ == "__main__":
-    main(prog_name="pressekit")
+    run()

@@ -242,5 +242,27 @@ for command in (send, status, publish, service, subscribers, bounces):
     main.add_command(command)
 
 
+def run(prog_name: str = "pressekit") -> None:
+    """The `pressekit` script: `main`, then leave without the interpreter freeing every object one by one.
+
+    A build holds hundreds of thousands of objects (10,000 releases, the state) and freeing them took
+    a tenth of a second after the work was done. Every command has closed its files, processes and
+    connections when it returns, so nothing is lost by leaving at once.
+    """
+    try:
+        main(prog_name=prog_name)
+        status: object = 0
+    except SystemExit as done:
+        status = done.code
+    if isinstance(status, str):  # sys.exit("message") prints the message and exits with 1
+        print(status, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a reader that left early (`| head`)
+            pass
+    os._exit(status if isinstance(status, int) else 0 if status is None else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -159,21 +159,24 @@ class States:
         if stats is None:
             return
         built = Built(uuid.uuid4().hex, groups, summaries, views, lists)
-        shards = self._save_shards(built)
-        self.store.save(self.name + "-groups", _Rest(built.build, {name: group for name, group in built.groups.items()
-                                                                   if _owner(name) is None}, lists, shards))
+        shards, rest = self._save_shards(built)
+        self.store.save(self.name + "-groups", _Rest(built.build, rest, lists, shards))
         self.store.save(self.name, Stamp(built.build, inputs, now, schedule, dir_stamp(output), joined, stats))
 
-    def _save_shards(self, built: Built) -> tuple[str, ...]:
+    def _save_shards(self, built: Built) -> tuple[tuple[str, ...], Groups]:
+        """Write the shards whose part changed; return every shard's id and the groups no release owns."""
         parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys]]] = [({}, {}, {}) for _ in range(SHARDS)]
         shard_at = {release_id: shard_of(release_id, SHARDS) for release_id in built.summaries.keys() | built.views.keys()}
         for release_id, summary in built.summaries.items():
             parts[shard_at[release_id]][1][release_id] = summary
         for release_id, keys in built.views.items():
             parts[shard_at[release_id]][2][release_id] = keys
+        rest: Groups = {}
         for name, group in built.groups.items():
             owner = _owner(name)
-            if owner is not None:
+            if owner is None:
+                rest[name] = group
+            else:
                 parts[shard_at[owner] if owner in shard_at else shard_of(owner, SHARDS)][0][name] = group
         ids = []
         for n, (groups, summaries, views) in enumerate(parts):
@@ -184,7 +187,7 @@ class States:
             shard = _Shard(uuid.uuid4().hex, groups, summaries, views)
             self.store.save(f"{self.name}-releases-{n}", shard)
             ids.append(shard.id)
-        return tuple(ids)
+        return tuple(ids), rest
 
 
 def _owner(group: str) -> str | None:
@@ -196,41 +199,33 @@ def _owner(group: str) -> str | None:
 def _stats(output: Path, names: list[str], joined: str,
            last: tuple[Stamp, Collection[str]] | None) -> array | None:  # type: ignore[type-arg]
     """(size, mtime) of every file in names (sorted; `joined` by line breaks), in that order; None when
-    one cannot be read. Files the last build left and this one did not write keep their stats."""
+    one cannot be read. Only new files and those the build wrote are statted: the others keep the stats
+    of the last stamp, whose rows are taken over around the few that were removed or added."""
     prefix = f"{output}{os.sep}"
-    old: dict[str, int] = {}
-    written: set[str] = set()
-    if last is not None:
-        if last[0].names == joined:  # the files of the last build (an edit): stat the written ones only
-            written_at = {rel: bisect_left(names, rel) for rel in last[1]}
-            if all(n < len(names) and names[n] == rel for rel, n in written_at.items()):
-                return _restat(prefix, last[0].stats, written_at)
-        old, written = {rel: n for n, rel in enumerate(last[0].files())}, set(last[1])
-    previous = last[0].stats if last is not None else array("q")
-    stats = array("q")
-    for rel in names:
-        n = old.get(rel)
-        if n is not None and rel not in written:
-            stats.extend(previous[2 * n:2 * n + 2])
-            continue
-        try:
-            st = os.stat(prefix + rel)
-        except OSError:
-            return None
-        stats.extend((st.st_size, st.st_mtime_ns))
-    return stats
 
+    def stat(rel: str) -> tuple[int, int]:
+        st = os.stat(prefix + rel)
+        return st.st_size, st.st_mtime_ns
 
-def _restat(prefix: str, previous: array, written_at: dict[str, int]) -> array | None:  # type: ignore[type-arg]
-    """`previous` with the stats of the written files (relpath -> position) taken again."""
-    stats = array("q", previous)
-    for rel, n in written_at.items():
-        try:
-            st = os.stat(prefix + rel)
-        except OSError:
-            return None
-        stats[2 * n:2 * n + 2] = array("q", (st.st_size, st.st_mtime_ns))
-    return stats
+    try:
+        if last is None:
+            return array("q", (value for rel in names for value in stat(rel)))
+        stamp, written = last
+        stats = array("q", stamp.stats)
+        if stamp.names != joined:
+            before = stamp.files()
+            gone, new = set(before).difference(names), set(names).difference(before)
+            for n in sorted((bisect_left(before, rel) for rel in gone), reverse=True):
+                del stats[2 * n:2 * n + 2]
+            for n in sorted(bisect_left(names, rel) for rel in new):  # rising: the rows before n are in place
+                stats[2 * n:2 * n] = array("q", stat(names[n]))
+        for rel in written:
+            n = bisect_left(names, rel)
+            if n < len(names) and names[n] == rel:
+                stats[2 * n:2 * n + 2] = array("q", stat(rel))
+        return stats
+    except OSError:
+        return None
 
 
 def dir_stamp(path: Path) -> tuple[int, int] | None:

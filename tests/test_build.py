@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -180,3 +181,26 @@ def test_no_clock_below_the_cli() -> None:
                  if p.relative_to(package).as_posix() not in ("cli_common.py", "serve.py", "send/options.py", "ledger.py")
                  and ("datetime.now(" in p.read_text() or "time.time()" in p.read_text() or "date.today(" in p.read_text())]
     assert offenders == []
+
+
+def test_the_pressekit_script_prints_everything_and_exits_with_the_commands_status(tmp_path: Path) -> None:
+    """`python -m pressekit` leaves without freeing a build's objects one by one; its output and exit status
+    are those of the command."""
+    import subprocess
+    import sys
+
+    root = write_site(tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+
+    def pressekit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pressekit", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    built = pressekit("build", "--site", str(root), "--now", "2026-01-01T12:00:00+01:00")
+    assert built.returncode == 0 and built.stdout.startswith("Built "), built.stderr
+    (root / "releases" / "kaputt").mkdir()
+    (root / "releases" / "kaputt" / "index.md").write_text("kein Front Matter\n")
+    failed = pressekit("build", "--site", str(root), "--now", "2026-01-01T12:00:00+01:00")
+    assert failed.returncode == 1 and "releases/kaputt/index.md:1: " in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert pressekit("nosuch").returncode == 2

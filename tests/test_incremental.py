@@ -494,3 +494,32 @@ def test_included_template_edit_renders_the_pages_including_it(tmp_path: Path) -
     changed = sorted(p.relative_to(site.root / "output").as_posix()
                      for p, t in before.items() if p.stat().st_mtime_ns != t)
     assert changed == ["2025/index.html", "index.html", "themen/verkehr/index.html"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.sets(st.sampled_from("abcdefghij"), max_size=10), after=st.sets(st.sampled_from("abcdefghij"), max_size=10),
+       written=st.sets(st.sampled_from("abcdefghij"), max_size=10))
+def test_the_stamp_takes_over_the_stats_of_unwritten_files_and_stats_the_rest(tmp_path: Path, before: set[str],
+                                                                               after: set[str], written: set[str]) -> None:
+    """What the next build's no-change check compares: each file's row is its own, whatever was added or removed."""
+    from array import array
+
+    from pressekit.state import Stamp, _stats
+
+    folder = tmp_path / f"out-{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    names = sorted(before)
+    for n, rel in enumerate(names):
+        (folder / rel).write_text("x" * n)
+    old = _stats(folder, names, "\n".join(names), None)
+    assert old is not None
+    last = Stamp("b", "i", NOW, [], None, "\n".join(names), old)
+    for n, rel in enumerate(sorted(after)):
+        if rel not in before or rel in written:
+            (folder / rel).write_text("y" * (n + 20))
+    for rel in before - after:
+        (folder / rel).unlink()
+    names = sorted(after)
+    rewritten = {rel for rel in written if rel in after} | (after - before)
+    stats = _stats(folder, names, "\n".join(names), (last, sorted(rewritten)))
+    assert stats == array("q", [v for rel in names for v in ((folder / rel).stat().st_size, (folder / rel).stat().st_mtime_ns)])
