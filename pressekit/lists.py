@@ -3,7 +3,7 @@ and the archive page. A list whose inputs are unchanged keeps its pages' keys fr
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 from . import feeds
@@ -31,7 +31,8 @@ def list_groups(ctx: Context, releases: list[Release], variants: Variants, summa
     todo: dict[str, tuple[str, ListPage]] = {}
     lists: dict[str, ListKeys] = {}
     pages = 0
-    for source in list_sources(config, teasers):
+    found = list_sources(config, teasers)
+    for source in found.sources:
         inputs = digest(ctx.base, ctx.templates.of(source.template), source.base, source.title, source.template,
                         sorted(source.extra.items()), [t.digest for t in source.items])
         remembered = known.get(source.base)
@@ -50,10 +51,8 @@ def list_groups(ctx: Context, releases: list[Release], variants: Variants, summa
         pages += len(keys)
     for relpath, written in pool.list_pages([spec for _, spec in todo.values()]):
         collector.put_written("list:" + relpath, todo[relpath][0], {relpath: written})
-    years = sorted(Counter(r.published.astimezone(config.site.tz).year for r in releases).items(), reverse=True)
-    tags = sorted({slugify(t): t for r in reversed(releases) for t in r.tags}.items(), key=lambda x: x[1].casefold())
-    key = digest(ctx.base, ctx.templates.of("archive.html"), years, tags)
-    collector.keep_or_put("archive", key, lambda: [ctx.pages.archive(years, [(name, slug) for slug, name in tags])])
+    key = digest(ctx.base, ctx.templates.of("archive.html"), found.counts, found.tags)
+    collector.keep_or_put("archive", key, lambda: [ctx.pages.archive(found.counts, list(found.tags))])
     return ListsMade(Made(collector.groups, len(todo), pages - len(todo)), lists)
 
 
@@ -68,16 +67,28 @@ class ListSource:
     extra: dict[str, object]  # what its template sees besides the items
 
 
-def list_sources(config: Config, teasers: list[Teaser]) -> list[ListSource]:
-    """The index, every year and every topic with their teasers."""
+@dataclass(frozen=True)
+class ListSources:
+    """Every list, and what the archive page shows of them."""
+
+    sources: list[ListSource]         # the index, every year (newest first), every topic
+    counts: list[tuple[int, int]]     # (year, releases) newest first
+    tags: tuple[tuple[str, str], ...]  # (name, slug) of every topic, by name
+
+
+def list_sources(config: Config, teasers: list[Teaser]) -> ListSources:
+    """The index, every year and every topic with their teasers (a topic is named as its newest release
+    spells it)."""
     by_year: dict[int, list[Teaser]] = defaultdict(list)
     by_tag: dict[str, list[Teaser]] = defaultdict(list)
     names: dict[str, str] = {}
+    tz = config.site.tz
     for t in teasers:
-        by_year[t.release.published.astimezone(config.site.tz).year].append(t)
+        by_year[t.release.published.astimezone(tz).year].append(t)
         for tag in t.release.tags:
-            by_tag[slugify(tag)].append(t)
-            names.setdefault(slugify(tag), tag)
+            slug = slugify(tag)
+            by_tag[slug].append(t)
+            names.setdefault(slug, tag)
     years = tuple(sorted(by_year, reverse=True))
     tags = tuple(sorted(((names[s], s) for s in by_tag), key=lambda x: x[0].casefold()))
     sources = [ListSource("", config.site.title, "index.html", teasers, {"kind": "index", "years": years, "tags": tags})]
@@ -86,10 +97,10 @@ def list_sources(config: Config, teasers: list[Teaser]) -> list[ListSource]:
     sources += [ListSource(f"themen/{slug}/", f"Thema: {names[slug]}", "tag.html", by_tag[slug],
                            {"kind": "tag", "tag": names[slug], "tag_feed": feeds.tag_feed_url(config, names[slug]),
                             "years": years, "tags": tags}) for slug in sorted(by_tag)]
-    return sources
+    return ListSources(sources, [(year, len(by_year[year])) for year in years], tags)
 
 
 def list_specs(pages: PageRenderer, config: Config, teasers: list[Teaser]) -> list[ListPage]:
     """Every page of every list (see `list_sources`)."""
-    return [spec for source in list_sources(config, teasers)
+    return [spec for source in list_sources(config, teasers).sources
             for spec in pages.list_pages(source.items, source.base, source.title, source.template, **source.extra)]

@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 
+from .memo import memoized
 from .schema import setting
 
 NEWS_WINDOW = timedelta(days=2)  # Google News lists articles of the last two days
@@ -175,7 +175,7 @@ class Release:
     def folder(self) -> Path:
         return self.source.parent
 
-    @cached_property
+    @memoized
     def published(self) -> datetime:
         """When the release goes public: the later of its date and its embargo (kept: lists, feeds and
         the schedule ask each release for it about ten times a build)."""
@@ -211,12 +211,12 @@ class Release:
         times = [c.date for c in self.corrections] + [p.expires for p in self.photos if p.expires is not None]
         return times + ([self.withdrawn.date] if self.withdrawn else [])
 
-    @cached_property
+    @memoized
     def fingerprint(self) -> str:
         """A digest of every field: equal fingerprints, equal releases (kept with a cached release)."""
         return hashlib.sha256(repr(self).encode("utf-8", "surrogatepass")).hexdigest()
 
-    @cached_property
+    @memoized
     def without_body(self) -> Release:
         """The release as a list shows it: every field but the body (kept, fingerprinted, with a cached release)."""
         return replace(self, body="")

@@ -46,7 +46,8 @@ class TreeScan:
         while todo:
             current = todo.pop()
             if current in self.indexed:
-                bundles[current + "/index.md"] = tuple(sorted(self._files_under(current)))
+                files = self._files_under(current)
+                bundles[current + "/index.md"] = tuple(sorted(files) if len(files) > 1 else files)
                 continue
             todo.extend(self.folders.get(current, ()))
             links.extend(self.linked.get(current, ()))

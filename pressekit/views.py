@@ -12,11 +12,11 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from jinja2 import Environment, TemplateNotFound, meta
 
+from .memo import memoized
 from .model import Release, Variant
 
 VariantMap = Mapping[tuple[str, str], tuple[Variant, ...]]
@@ -26,7 +26,7 @@ TEMPLATE_SUFFIXES = (".html", ".txt", ".xml")
 class View:
     """A frozen dataclass that templates (or the feed writer) render from; its digest is its cache key."""
 
-    @cached_property
+    @memoized
     def digest(self) -> str:
         """sha256 of every field: releases and nested views by their (cached) digests, the rest by its repr.
 
@@ -53,6 +53,8 @@ def _canonical(value: object) -> str:
     Only a tuple whose first item is a release or view is taken apart: any other is shown whole by its
     repr, which holds every field of whatever it contains, so the digest is exact either way.
     """
+    if type(value) is str:  # most fields: the common case first
+        return repr(value)
     if isinstance(value, Release):
         return "R:" + value.fingerprint
     if isinstance(value, View):
