@@ -320,13 +320,10 @@ def copied_files(config: Config, chosen: list[Release]) -> dict[str, Path]:
 def _sitemap_urls(config: Config, chosen: list[Release], groups: Groups) -> list[tuple[str, datetime | None]]:
     modified = {r.id: (r.modified or r.published) for r in chosen}
     withdrawn = {f"{r.id}/index.html" for r in chosen if r.withdrawn is not None}
-    urls = []
-    for _, files in groups.values():
-        for relpath in files:
-            if relpath.endswith("index.html") and relpath not in withdrawn:
-                path = relpath.removesuffix("index.html")
-                urls.append((config.site.base_url + path, modified.get(path.rstrip("/"))))
-    return sorted(urls, key=lambda u: u[0])
+    base_url = config.site.base_url
+    pages = sorted(relpath.removesuffix("index.html") for _, files in groups.values() for relpath in files
+                   if relpath.endswith("index.html") and relpath not in withdrawn)
+    return [(base_url + path, modified.get(path.rstrip("/"))) for path in pages]
 
 
 def _banner(now: datetime, config: Config) -> Callable[[Release], str]:

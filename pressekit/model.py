@@ -198,6 +198,8 @@ class Release:
     def at(self, now: datetime) -> Release:
         """The release as output/ shows it at `now`: corrections and a withdrawal made by then, photos not
         yet expired; a withdrawn one keeps no body, photos or attachments (its page is a tombstone)."""
+        if not (self.withdrawn or self.corrections or self.photos):
+            return self  # most releases: nothing changes with time
         if self.is_withdrawn(now):
             return replace(self, body="", photos=(), attachments=())
         corrections = tuple(c for c in self.corrections if c.date <= now)
