@@ -215,6 +215,11 @@ def _stats(output: Path, names: list[str], joined: str,
         if stamp.names != joined:
             before = stamp.files()
             gone, new = set(before).difference(names), set(names).difference(before)
+            if len(gone) + len(new) > SPLICED:  # many: row by row (each splice moves every row after it)
+                row = {rel: n for n, rel in enumerate(before)}
+                written = set(written) | new
+                return array("q", (value for rel in names for value in (
+                    stat(rel) if rel in written else stats[2 * row[rel]:2 * row[rel] + 2])))
             for n in sorted((bisect_left(before, rel) for rel in gone), reverse=True):
                 del stats[2 * n:2 * n + 2]
             for n in sorted(bisect_left(names, rel) for rel in new):  # rising: the rows before n are in place
@@ -226,6 +231,9 @@ def _stats(output: Path, names: list[str], joined: str,
         return stats
     except OSError:
         return None
+
+
+SPLICED = 200  # up to this many files added or removed, the last stamp's rows are taken over around them
 
 
 def dir_stamp(path: Path) -> tuple[int, int] | None:

@@ -498,12 +498,15 @@ def test_included_template_edit_renders_the_pages_including_it(tmp_path: Path) -
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=st.sets(st.sampled_from("abcdefghij"), max_size=10), after=st.sets(st.sampled_from("abcdefghij"), max_size=10),
-       written=st.sets(st.sampled_from("abcdefghij"), max_size=10))
+       written=st.sets(st.sampled_from("abcdefghij"), max_size=10), spliced=st.sampled_from([0, 200]))
 def test_the_stamp_takes_over_the_stats_of_unwritten_files_and_stats_the_rest(tmp_path: Path, before: set[str],
-                                                                               after: set[str], written: set[str]) -> None:
-    """What the next build's no-change check compares: each file's row is its own, whatever was added or removed."""
+                                                                               after: set[str], written: set[str],
+                                                                               spliced: int) -> None:
+    """What the next build's no-change check compares: each file's row is its own, whatever was added or
+    removed, whether the rows are spliced around a few changes or taken over one by one."""
     from array import array
 
+    from pressekit import state
     from pressekit.state import Stamp, _stats
 
     folder = tmp_path / f"out-{len(list(tmp_path.iterdir()))}"
@@ -521,5 +524,6 @@ def test_the_stamp_takes_over_the_stats_of_unwritten_files_and_stats_the_rest(tm
         (folder / rel).unlink()
     names = sorted(after)
     rewritten = {rel for rel in written if rel in after} | (after - before)
-    stats = _stats(folder, names, "\n".join(names), (last, sorted(rewritten)))
+    with mock.patch.object(state, "SPLICED", spliced):
+        stats = _stats(folder, names, "\n".join(names), (last, sorted(rewritten)))
     assert stats == array("q", [v for rel in names for v in ((folder / rel).stat().st_size, (folder / rel).stat().st_mtime_ns)])
