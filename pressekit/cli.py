@@ -14,7 +14,7 @@ from . import __version__
 from .cli_common import PressekitGroup, now_option, parse_now, site_option
 from .cli_send import bounces, publish, send, status
 from .cli_subscribers import service, subscribers
-from .errors import BuildFailed, SourceError
+from .errors import BuildFailed, PressekitError, SourceError
 
 if TYPE_CHECKING:
     from .dkim import Signer
@@ -212,19 +212,27 @@ def serve(site: Path, now: str | None, port: int, host: str) -> None:
 @main.command()
 @click.argument("release_id", metavar="ID")
 @site_option
+@now_option
 @click.option("--html", "fmt", flag_value="html", help="Print the HTML alternative instead.")
 @click.option("--eml", "fmt", flag_value="eml", help="Print the complete MIME message instead.")
-def email(release_id: str, site: Path, fmt: str | None) -> None:
-    """Print the e-mail of release ID (plain text for a press service's web form), also before its embargo lifts."""
+def email(release_id: str, site: Path, now: str | None, fmt: str | None) -> None:
+    """Print the e-mail of release ID as a build at that time writes it (plain text for a press service's web
+    form: corrections made by then, expired photos gone), also before its embargo lifts."""
+    from .dates import lift_time
     from .mail import find_release, render_email
     from .markup import render_html
     from .paths import CACHE_DIR
     from .photos import make_variants
     from .validate import load_valid_site
 
-    # the validation of `build`, with the photos and templates checked on this release (the time plays no part)
-    config, releases = load_valid_site(site, parse_now(None), only=release_id)
-    release = find_release(releases, release_id)
+    moment = parse_now(now)
+    # the validation of `build`, with the photos and templates checked on this release
+    config, releases = load_valid_site(site, moment, only=release_id)
+    found = find_release(releases, release_id)
+    if found.withdrawn is not None and found.withdrawn.date <= moment:
+        raise PressekitError(f"{release_id} was withdrawn on {lift_time(found.withdrawn.date, config.site.tz)}: "
+                             "it has no e-mail any more, only its page saying so")
+    release = found.at(moment)
     if release.draft:
         click.echo(f"Note: {release_id} is a draft.", err=True)
     made = make_variants([release], config, site / CACHE_DIR)

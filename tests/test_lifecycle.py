@@ -331,3 +331,22 @@ def test_check_warns_30_days_before_a_photo_expires(expiring_site: Path, now: st
     line = ("releases/2025-07-02-kita/index.md:5: warning: photos[0].expires: 01.08.2025, 00:00 Uhr is less than "
             "30 days away; the photo is removed with the first build after it")
     assert (line in output.splitlines()) is warned, output
+
+
+def test_the_email_command_prints_the_email_a_build_at_that_time_writes(lifecycle_site: Path) -> None:
+    """`pressekit email --now` shows corrections made by then and nothing of a withdrawn release."""
+    build(lifecycle_site, AFTER)
+    runner = CliRunner()
+    rid = "2025-07-02-sperrung"
+    shown = runner.invoke(main, ["email", rid, "--site", str(lifecycle_site), "--now", AFTER])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output == (lifecycle_site / "output" / rid / "email.txt").read_text("utf-8") + "\n"
+    assert "nicht am 12. Juli" in shown.output
+    early = runner.invoke(main, ["email", rid, "--site", str(lifecycle_site), "--now", "2025-07-02T12:00:00+02:00"])
+    assert early.exit_code == 0 and "nicht am 12. Juli" not in early.output  # the correction came a day later
+    gone = runner.invoke(main, ["email", "2025-07-04-vermisst", "--site", str(lifecycle_site), "--now", AFTER])
+    assert gone.exit_code == 1
+    assert gone.output == ("Error: 2025-07-04-vermisst was withdrawn on 05.07.2025, 18:00 Uhr: it has no e-mail "
+                           "any more, only its page saying so\n")
+    before = runner.invoke(main, ["email", "2025-07-04-vermisst", "--site", str(lifecycle_site), "--now", BEFORE])
+    assert before.exit_code == 0 and "Die Polizei bittet um Mithilfe" in before.output
