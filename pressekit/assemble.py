@@ -171,9 +171,10 @@ def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult
     kept: dict[str, str] = {}
     todo: list[ReleaseJob] = []
     for release in chosen:
-        zip_file = zips.get(f"{release.id}/fotos.zip")
-        variants = {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos}
-        sizes = {a.file: a.path.stat().st_size for a in release.attachments}
+        zip_file = zips.get(f"{release.id}/fotos.zip") if release.photos else None
+        variants = {(release.id, p.file): made.variants.get((release.id, p.file), ()) for p in release.photos} \
+            if release.photos else {}
+        sizes = {a.file: a.path.stat().st_size for a in release.attachments} if release.attachments else {}
         inputs = (ctx.base, page_templates, mail_templates, release.fingerprint, variants, sizes,
                   zip_file.size() if zip_file else None, banner(release), files.get(release.id, {}))
         remembered = known.get(release.id)

@@ -138,7 +138,7 @@ def _build(plan: Plan) -> BuildReport:
     from .groups import context, render_pool
     from .lists import list_groups
 
-    previous = states.built(stamp)
+    rest = states.rest(stamp)  # the search's groups: the releases' shards load once Pagefind runs
     config, releases, site_pages = _load_all(plan.root, store, plan.now, scan)
     chosen = _choose(releases, plan)
     listed = assemble.listed(chosen)
@@ -149,8 +149,10 @@ def _build(plan: Plan) -> BuildReport:
     try:
         try:
             ctx = context(config, plan.now, plan.preview, plan.jobs, plan.progress,
-                          previous.groups if previous else {}, staging, site_pages, store.load(TEMPLATE_REFS))
+                          rest.groups if rest else {}, staging, site_pages, store.load(TEMPLATE_REFS))
             with render_pool(ctx) as pool, assemble.Search(ctx, listed, site_pages, pool) as search:
+                previous = states.built(stamp, rest)
+                ctx = dataclasses.replace(ctx, previous=previous.groups if previous else {})
                 pages = assemble.site_page_groups(ctx, site_pages)
                 release_pages = assemble.release_groups(ctx, chosen, made, previous, pool)
                 lists = list_groups(ctx, listed, made.variants, release_pages.summaries, pool, previous)

@@ -88,6 +88,7 @@ def manifest(groups: Groups) -> dict[str, str]:
     return {rel: d for _, files in groups.values() for rel, d in files.items()}
 
 
+UNKNOWN = "\0unknown"  # the files of a last build whose groups are lost (no group of a build has this name)
 SHARDS = 16  # the releases' groups, summaries and view keys are kept in this many files: an edit rewrites one
 
 
@@ -123,16 +124,28 @@ class States:
         stamp: Stamp | None = self.store.load(self.name)
         return stamp
 
-    def built(self, stamp: Stamp | None) -> Built | None:
-        """The groups of the build that left this stamp; None unless every part belongs to it."""
+    def rest(self, stamp: Stamp | None) -> _Rest | None:
+        """The groups no release owns (lists, feeds, search …) of the build that left this stamp, if kept."""
         rest: _Rest | None = self.store.load(self.name + "-groups") if stamp is not None else None
         if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build or not hasattr(rest, "lists"):
             return None  # (a state kept by a build before lists were remembered has no `lists`)
+        return rest
+
+    def built(self, stamp: Stamp | None, rest: _Rest | None) -> Built | None:
+        """Every group of the build that left stamp and `rest` (see `rest`). When a shard is missing or not
+        that build's, the releases' part is lost: what `rest` holds stays valid (the search may have been
+        planned with it), and every other file of the stamp is named with an unknown digest, so that the
+        build writes each again or removes it."""
+        if stamp is None or rest is None:
+            return None
         groups, summaries, views = dict(rest.groups), {}, {}
         for n, shard_id in enumerate(rest.shards):
             shard: _Shard | None = self.store.load(f"{self.name}-releases-{n}")
             if not isinstance(shard, _Shard) or shard.id != shard_id:
-                return None
+                self.loaded.clear()
+                known = {rel for _, files in rest.groups.values() for rel in files}
+                unknown = {rel: "" for rel in stamp.files() if rel not in known}
+                return Built(rest.build, dict(rest.groups) | {UNKNOWN: ("", unknown)}, {}, {}, rest.lists)
             self.loaded[n] = shard
             groups.update(shard.groups)
             summaries.update(shard.summaries)
