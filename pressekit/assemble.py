@@ -178,8 +178,10 @@ def release_groups(ctx: Context, chosen: list[Release], made: photos.PhotoResult
         inputs = (ctx.base, page_templates, mail_templates, release.fingerprint, variants, sizes,
                   zip_file.size() if zip_file else None, banner(release), files.get(release.id, {}))
         remembered = known.get(release.id)
-        keys = remembered[1] if remembered is not None and remembered[0] == inputs else _release_keys(inputs, release)
-        views[release.id] = (inputs, keys)
+        if remembered is None or remembered[0] != inputs:
+            remembered = (inputs, _release_keys(inputs, release))
+        keys = remembered[1]
+        views[release.id] = remembered  # the object the state loaded: its shard compares equal at once
         page_kept = release.id in summaries and collector.reuse("page:" + release.id, keys[0])
         # a withdrawn release has no e-mails any more: no mail group, so its files leave output/
         mail_kept = release.withdrawn is not None or collector.reuse("mail:" + release.id, keys[1])
