@@ -288,7 +288,9 @@ def feed_groups(ctx: Context, releases: list[Release], made: photos.PhotoResult)
             parts.setdefault(f"tag:{slug}", [])
             if len(parts[f"tag:{slug}"]) < limit:
                 parts[f"tag:{slug}"].append(release)
-    entries = {r.id: FeedEntry(r, {(r.id, p.file): variants.get((r.id, p.file), ()) for p in r.photos}).digest
+    entries = {r.id: FeedEntry(r, {(r.id, p.file): variants.get((r.id, p.file), ()) for p in r.photos},
+                               {f.file: f.path.stat().st_size for f in r.attachments}
+                               | {p.file: p.path.stat().st_size for p in r.photos}).digest
                for r in subset}
     todo: dict[str, str] = {}
     for part, members in parts.items():

@@ -91,6 +91,7 @@ class FeedEntry(View):
 
     release: Release
     variants: VariantMap
+    sizes: Mapping[str, int]  # bytes of its attachments and photo files: the enclosures give them
 
 
 TemplateRefs = dict[str, tuple[str | None, ...]]  # sha256 of a template's source -> the templates it names

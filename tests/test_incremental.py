@@ -14,7 +14,7 @@ from pathlib import Path
 from unittest import mock
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pressekit import assemble, mail, model, pages, views
@@ -221,6 +221,7 @@ ACTIONS = st.sampled_from(["body", "title", "tag", "credit", "template", "config
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(ACTIONS, st.integers(0, 50)), min_size=1, max_size=4))
+@example(edits=[("attach", 0), ("attach", 39)])  # found here: the feeds' enclosures kept an attachment's old size
 def test_incremental_output_equals_clean_build(tmp_path_factory, edits: list[tuple[str, int]]) -> None:
     base = tmp_path_factory.mktemp("inc")
     site = Site(base / "site")
@@ -329,7 +330,7 @@ def _sample_views(tmp_path: Path) -> list[object]:
     teaser = Teaser(release.without_body, "2025-03-01-a/", "Kurz", variant, "Eine Wiese")
     return [ReleaseView(release, variants, {"a.pdf": 10}, 99, "ENTWURF"),
             MailView(release, variants, {variant.relpath: tmp_path / "bild-web.jpg"}, {"a.pdf": 10}),
-            FeedEntry(release, variants), teaser,
+            FeedEntry(release, variants, {"a.pdf": 10, "bild.jpg": 2000}), teaser,
             ListPage("index.html", "index.html", "Titel", "Titel", (teaser,), (("older", "seite/1/"),),
                      (("kind", "index"),))]
 
