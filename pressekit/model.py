@@ -273,8 +273,9 @@ class _BodyInFile:
     def __get__(self, release: Release | None, owner: type) -> object:
         if release is None:
             return self
-        from .errors import BuildFailed, SourceError
+        from .errors import BuildFailed, SourceError, display_path
         from .frontmatter import body_of
+        from .paths import RELEASES_DIR
 
         source = release.source
         try:
@@ -282,8 +283,9 @@ class _BodyInFile:
         except (OSError, UnicodeDecodeError):
             found = None
         if found is None or found[1] != release.body_line:
-            raise BuildFailed([SourceError(str(source), 1, "index.md changed while the build was reading it",
-                                           "run the build again")])
+            site = next((folder.parent for folder in source.parents if folder.name == RELEASES_DIR), source.parent)
+            raise BuildFailed([SourceError(display_path(source, site), 1, "index.md changed while the build was "
+                                           "reading it", "run the build again")])
         release.__dict__["body"] = found[0]
         return found[0]
 

@@ -306,4 +306,5 @@ def test_the_parse_cache_keeps_a_release_without_its_body_and_reads_it_again_fro
     release.source.write_text("---\ntitle: Radweg\ndate: 2025-03-04\nsummary: neu\n---\nAnders.\n", "utf-8")
     with pytest.raises(BuildFailed) as failed:
         pickle.loads(kept).body  # noqa: B018 - the file changed after it was checked: never a mixed release
-    assert "index.md changed while the build was reading it" in failed.value.errors[0].message
+    assert failed.value.errors[0].message == "index.md changed while the build was reading it"
+    assert failed.value.errors[0].path == "releases/2025-03-04-radweg/index.md"
