@@ -14,10 +14,10 @@ from typing import Any
 from . import events, feeds, photos, search
 from .cache import digest
 from .config import Config
-from .dates import day, lift_time
+from .dates import NEWS_WINDOW, day, lift_time
 from .groups import Collector, Context, Made, ReleasesMade
 from .markup import render_html
-from .model import NEWS_WINDOW, Release
+from .model import Release
 from .output import OutputFile
 from .pages import robots_txt
 from .paths import CACHE_DIR

@@ -37,11 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import CODE_KEY, Store, content_digest, digest, file_stamp, shard_of, tree_stamp
-from .config import Config
-from .config_file import load_config
 from .errors import BuildFailed
 from .lock import build_lock
-from .model import Release, age_order, public_releases, reduce_without_body
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 from .scan import TreeScan, scan_tree
@@ -49,6 +46,8 @@ from .state import Built, Groups, Stamp, States, manifest
 from .theme import theme_dir
 
 if TYPE_CHECKING:
+    from .config import Config
+    from .model import Release
     from .groups import Made
     from .events import History
     from .photos import PhotoResult
@@ -260,6 +259,7 @@ def _tidy(root: Path, chosen: list[Release], made: PhotoResult, history: History
 
 def _load_all(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Config, list[Release], list[SitePage]]:
     """The config, the releases and the pages; raise BuildFailed with the problems of all of them."""
+    from .config_file import load_config
     from .sitepages import load_pages
 
     try:
@@ -279,6 +279,7 @@ def _load_all(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[
 def _load(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Config, list[Release]]:
     """validate_site (as `check` runs it) with the parse cache of this pressekit.toml, kept in shards so an
     edit rewrites one; raise BuildFailed with every problem of every kind."""
+    from .model import Release, reduce_without_body
     from .validate import validate_site
 
     prefix = "parse-" + content_digest(root / CONFIG_NAME)[:16]
@@ -333,6 +334,8 @@ def _prune_photo_cache(folder: Path, used: set[Path]) -> None:
 def _choose(releases: list[Release], plan: Plan) -> list[Release]:
     """The releases to build, each as it stands at `now` (corrections made, expired photos gone, withdrawn);
     a preview shows drafts and embargoed releases too."""
+    from .model import age_order, public_releases
+
     if plan.preview:
         return [r.at(plan.now) for r in sorted(releases, key=age_order, reverse=True)]
     return [r.at(plan.now) for r in public_releases(releases, plan.now)]

@@ -7,8 +7,9 @@ embargoed e-mail, the schedule's weekday form and the long form of a press date.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
+NEWS_WINDOW = timedelta(days=2)  # Google News lists articles of the last two days (the news sitemap)
 WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 
 

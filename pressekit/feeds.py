@@ -34,11 +34,12 @@ from feedgen.util import xml_elem  # type: ignore[import-untyped]
 from lxml import etree  # type: ignore[import-untyped]
 
 from .config import Config
+from .dates import NEWS_WINDOW
 from .feed_items import (
     FeedAttachment, FeedItem, FeedPhoto, Variants, author_of, content_html, feed_item, last_update, mime_type, tag_page_url,
 )
 from .markup import summary_of
-from .model import NEWS_WINDOW, Release, age_order
+from .model import Release, age_order
 from .output import OutputFile
 from .text import slugify
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from .memo import memoized
 from .schema import setting
 
-NEWS_WINDOW = timedelta(days=2)  # Google News lists articles of the last two days
 
 
 @dataclass(frozen=True)

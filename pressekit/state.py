@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import Store, shard_of
-from .model import NEWS_WINDOW
+from .dates import NEWS_WINDOW
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
 ViewKeys = tuple[tuple[Any, ...], tuple[str, str]]  # a release's view inputs, and its page and mail keys
