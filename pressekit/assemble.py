@@ -268,7 +268,7 @@ def _feed_releases(config: Config, chosen: list[Release], now: datetime) -> list
     listed: list[Release] = []
     for n, release in enumerate(chosen):
         wanted = n < limit or now - NEWS_WINDOW <= release.published <= now
-        for slug in {slugify(t) for t in release.tags}:
+        for slug in {slugify(t) for t in release.tags} if release.tags else ():
             per_tag[slug] += 1
             wanted = wanted or per_tag[slug] <= limit
         if wanted:
@@ -318,7 +318,8 @@ def copied_files(config: Config, chosen: list[Release]) -> dict[str, Path]:
     if config.site.image:
         found[f"assets/{Path(config.site.image).name}"] = config.root / config.site.image
     for release in chosen:
-        found.update({f"{release.id}/{a.file}": a.path for a in release.attachments})
+        if release.attachments:
+            found.update({f"{release.id}/{a.file}": a.path for a in release.attachments})
     return found
 
 

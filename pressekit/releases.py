@@ -71,7 +71,7 @@ def load_releases(config: Config, cache: ParseCache | None = None,
     todo: list[tuple[str, tuple[FileStamp, ...]]] = []
     for source, stamp in scan.bundles.items():
         shown = source.removeprefix(root)
-        release_id = os.path.basename(os.path.dirname(source))
+        release_id = source.rsplit(os.sep, 2)[-2]  # the bundle's folder (source ends in /index.md)
         key = unicodedata.normalize("NFC", release_id).casefold()
         if key in seen:
             errors.append(SourceError(shown, 1, f"the release id '{release_id}' is used twice",
