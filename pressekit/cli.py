@@ -264,6 +264,8 @@ def run(prog_name: str = "pressekit") -> None:
         status = done.code
     if isinstance(status, str):  # sys.exit("message") prints the message and exits with 1
         print(status, file=sys.stderr)
+    if "logging" in sys.modules:  # the subscription service logs: its handlers are flushed and closed
+        sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
