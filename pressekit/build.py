@@ -47,14 +47,14 @@ from .theme import theme_dir
 
 if TYPE_CHECKING:
     from .config import Config
-    from .model import Release
-    from .groups import Made
     from .events import History
+    from .groups import Made
+    from .model import Release
     from .photos import PhotoResult
     from .sitepages import SitePage
 
-# Markdown, Jinja, Pillow and feedgen are imported only when something has to be built:
-# a build that finds nothing changed must not pay for loading them.
+# Markdown, Jinja, Pillow and feedgen, and even the config and release model, are imported only when
+# something has to be built: a build that finds nothing changed must not pay for loading them.
 
 Progress = Callable[[str, int, int], None]
 TEMPLATE_REFS = "template-refs"  # what each template source references (`views.TemplateDigests`)
