@@ -268,8 +268,7 @@ def _load_all(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[
         loaded = load_config(root)[0]
         if loaded is None:
             raise
-        ids = {os.path.basename(os.path.dirname(source)) for source in scan.bundles}
-        raise BuildFailed(failed.errors + load_pages(loaded, ids)[1]) from None
+        raise BuildFailed(failed.errors + load_pages(loaded, scan.ids)[1]) from None
     site_pages, errors = load_pages(config, {r.id for r in releases})
     if errors:
         raise BuildFailed(errors)

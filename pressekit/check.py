@@ -8,7 +8,6 @@ not online, a skipped heading level, ...).
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -50,7 +49,7 @@ def check_site(root: Path, now: datetime) -> tuple[int, list[SourceError]]:
     if found.config is None:
         return 0, list(found.problems)
     releases = list(found.releases)
-    ids = {os.path.basename(os.path.dirname(source)) for source in scan.bundles}
+    ids = scan.ids
     problems = [*found.problems, *lint_releases(found.config, releases, now, ids), *page_problems(found.config, ids)]
     return len(scan.bundles), sorted(problems, key=lambda e: (e.path, e.line, e.warning))
 

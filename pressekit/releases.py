@@ -20,7 +20,7 @@ from .model import Release
 from .paths import RELEASES_DIR
 from .processes import pool_context
 from .release_fields import ReleaseValidator
-from .scan import FileStamp, TreeScan, scan_tree
+from .scan import FileStamp, TreeScan, bundle_id, scan_tree
 
 ParseCache = dict[str, tuple[object, "Release | None", list[SourceError]]]
 
@@ -71,7 +71,7 @@ def load_releases(config: Config, cache: ParseCache | None = None,
     todo: list[tuple[str, tuple[FileStamp, ...]]] = []
     for source, stamp in scan.bundles.items():
         shown = source.removeprefix(root)
-        release_id = source.rsplit(os.sep, 2)[-2]  # the bundle's folder (source ends in /index.md)
+        release_id = bundle_id(source)
         key = unicodedata.normalize("NFC", release_id).casefold()
         if key in seen:
             errors.append(SourceError(shown, 1, f"the release id '{release_id}' is used twice",

@@ -34,6 +34,11 @@ class TreeScan:
         return self._walk[0]
 
     @property
+    def ids(self) -> set[str]:
+        """The folder name of every bundle, valid or not: the ids releases take (and pages may not)."""
+        return {bundle_id(source) for source in self.bundles}
+
+    @property
     def links(self) -> list[str]:
         """Symlinked folders outside bundles: reported as errors, never followed."""
         return self._walk[1]
@@ -61,6 +66,11 @@ class TreeScan:
             found.extend(self.files.get(current, ()))
             todo.extend(self.folders.get(current, ()))
         return found
+
+
+def bundle_id(source: str) -> str:
+    """The id of the bundle whose index.md is at source: its folder's name."""
+    return source.rsplit(os.sep, 2)[-2]
 
 
 def scan_tree(folder: Path) -> TreeScan:

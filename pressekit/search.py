@@ -3,7 +3,7 @@
 Releases are indexed one year per index and the pages from pages/ in one more, so an edit
 re-indexes only its year (Pagefind's `mergeIndex` joins them when searching). A year of more than
 INDEX_SIZE releases is indexed in parts of whole months (`2016-01`, `2016-05`, `2016-09`): Pagefind
-takes about two milliseconds of a core per document, so a part stays well under half a second. Pagefind (the
+takes two to three milliseconds of a core per document, so a part stays under half a second. Pagefind (the
 `pagefind[bin]` package) indexes small documents that this module writes: a release's title,
 subtitle, date, body text, topic and year filters, nothing of the page's frame. It runs offline.
 """
@@ -54,7 +54,6 @@ class Record:
         return (f'<!DOCTYPE html><html lang="{esc(language)}"><head><title>{esc(self.title)}</title></head>'
                 f'<body data-pagefind-body><h1 data-pagefind-meta="title">{esc(self.title)}</h1>{subtitle}'
                 f"{filters}{meta}{self.text_html}</body></html>")
-
 
 
 @dataclass(frozen=True)
