@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BuildFailed, PressekitError
+from .errors import BuildFailed, PressekitError, escaped_breaks
 
 
 def parse_now(value: str | None) -> datetime:
@@ -18,9 +18,9 @@ def parse_now(value: str | None) -> datetime:
     try:
         now = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not an ISO 8601 date-time, e.g. 2025-07-02T10:00:00+02:00")
+        raise click.BadParameter(escaped_breaks(f"'{value}' is not an ISO 8601 date-time, e.g. 2025-07-02T10:00:00+02:00"))
     if now.tzinfo is None:
-        raise click.BadParameter(f"'{value}' needs a time zone offset, e.g. +02:00")
+        raise click.BadParameter(escaped_breaks(f"'{value}' needs a time zone offset, e.g. +02:00"))
     return now
 
 

@@ -38,14 +38,18 @@ class SourceError:
 
     @property
     def shown_message(self) -> str:
-        """The message as printed. It quotes values from the input; a line break in one is shown escaped
-        (`\\n`), as Python writes it, so every problem stays one `path:line:` line and no value can pose
-        as a line of its own."""
-        shown = []
-        for line in self.message.splitlines(keepends=True):
-            content = line.splitlines()[0] if line.splitlines() else ""
-            shown.append(content + repr(line[len(content):])[1:-1])
-        return "".join(shown)
+        """The message as printed (see `escaped_breaks`): every problem stays one `path:line:` line."""
+        return escaped_breaks(self.message)
+
+
+def escaped_breaks(text: str) -> str:
+    """Text that quotes values from the input, with every line break shown escaped (`\\n`), as Python
+    writes it, so that no value can pose as a line of its own in a message."""
+    shown = []
+    for line in text.splitlines(keepends=True):
+        content = line.splitlines()[0] if line.splitlines() else ""
+        shown.append(content + repr(line[len(content):])[1:-1])
+    return "".join(shown)
 
 
 class BuildFailed(PressekitError):

@@ -140,3 +140,13 @@ def test_a_value_quoted_in_an_error_cannot_start_a_line_of_its_own(tmp_path: Pat
             "is not a date and time with offset\n") in result.stderr
     assert not any(line.startswith("*") for line in result.stderr.splitlines())
     assert snapshot(site) == before
+
+
+@pytest.mark.parametrize("command", [["build"], ["email", "x"], ["timeline", "--cron"]])
+def test_a_now_with_a_line_break_is_refused_on_one_line(tmp_path: Path, command: list[str]) -> None:
+    site = write_site(tmp_path / "site")
+    write_release(site, "x", HEAD + "Text\n")
+    result = run(site, *command, "--now", "2025-04-09T11:30:00+02:00\n* * * * * touch pwned")
+    assert result.returncode == 2 and result.stdout == ""
+    assert ("'2025-04-09T11:30:00+02:00\\n* * * * * touch pwned' is not an ISO 8601 date-time" in result.stderr)
+    assert not any(line.startswith("*") for line in result.stderr.splitlines())
