@@ -154,7 +154,7 @@ def _build(plan: Plan) -> BuildReport:
                 ctx = dataclasses.replace(ctx, previous=previous.groups if previous else {})
                 pages = assemble.site_page_groups(ctx, site_pages)
                 release_pages = assemble.release_groups(ctx, chosen, made, previous, pool)
-                lists = list_groups(ctx, listed, made.variants, release_pages.summaries, pool, previous)
+                lists = list_groups(ctx, listed, made.variants, release_pages, pool, previous)
                 feeds = assemble.feed_groups(ctx, chosen, made)
                 calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
                 fixed = assemble.fixed_groups(ctx, chosen, made)
@@ -172,7 +172,7 @@ def _build(plan: Plan) -> BuildReport:
     finally:
         discard_staging(plan.output)
     states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
-                release_pages.views, lists.lists, (stamp, written) if stamp is not None and written is not None else None)
+                release_pages.views, lists.lists, lists.teasers, (stamp, written) if stamp is not None and written is not None else None)
     if ctx.templates.refs_changed:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)
     if not plan.preview:

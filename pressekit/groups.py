@@ -21,7 +21,7 @@ from .output import OutputFile
 from .pages import PageRenderer
 from .paths import CACHE_DIR, CONFIG_NAME
 from .sitepages import SiteLinks, SitePage, site_links
-from .state import Groups, ListKeys, ViewKeys
+from .state import Groups, ListKeys, TeaserKeys, ViewKeys
 from .templates import make_environment
 from .views import TemplateDigests, TemplateRefs
 from .workers import RenderPool, Staging
@@ -40,10 +40,11 @@ class Made:
 
 @dataclass(frozen=True)
 class ListsMade:
-    """The list step's groups and every list's inputs and page keys (for the next build)."""
+    """The list step's groups, every list's inputs and page keys, and every teaser's (for the next build)."""
 
     made: Made
     lists: dict[str, ListKeys]
+    teasers: dict[str, TeaserKeys]
 
 
 @dataclass(frozen=True)

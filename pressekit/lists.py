@@ -9,25 +9,39 @@ from dataclasses import dataclass
 from . import feeds
 from .cache import digest
 from .config import Config
-from .groups import Collector, Context, ListsMade, Made
+from .groups import Collector, Context, ListsMade, Made, ReleasesMade
 from .model import Release
 from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
-from .state import Built, ListKeys
+from .state import Built, ListKeys, TeaserKeys
 from .text import slugify
+from .views import known_digest
 from .workers import RenderPool
 
 
-def list_groups(ctx: Context, releases: list[Release], variants: Variants, summaries: dict[str, str],
+def list_groups(ctx: Context, releases: list[Release], variants: Variants, made: ReleasesMade,
                 pool: RenderPool, last: Built | None) -> ListsMade:
     """Index, year and tag pages whose view or templates changed, and the archive.
 
     A list (the index, a year, a topic) whose inputs (its teasers' digests, its title and settings, its
     template, the config) are those the last build remembered keeps the keys of its pages without
     their views being made and digested again; the others are paginated and keyed page by page.
+    A teaser is made from its release's page view and the summary the page gave, so a release whose
+    page key is the last build's has the teaser digest of the last build: it is not digested again.
     """
     config, collector = ctx.config, Collector(ctx)
-    known = last.lists if last else {}
-    teasers = [teaser_of(r, summaries[r.id], variants, config) for r in releases]
+    known, digested = (last.lists, last.teasers) if last else ({}, {})
+    teasers: list[Teaser] = []
+    teaser_keys: dict[str, TeaserKeys] = {}
+    for r in releases:
+        teaser = teaser_of(r, made.summaries[r.id], variants, config)
+        page_key = made.views[r.id][1][0]
+        was = digested.get(r.id)
+        if was is not None and was[0] == page_key:
+            known_digest(teaser, was[1])
+        else:
+            was = (page_key, teaser.digest)
+        teaser_keys[r.id] = was
+        teasers.append(teaser)
     todo: dict[str, tuple[str, ListPage]] = {}
     lists: dict[str, ListKeys] = {}
     pages = 0
@@ -53,7 +67,7 @@ def list_groups(ctx: Context, releases: list[Release], variants: Variants, summa
         collector.put_written("list:" + relpath, todo[relpath][0], {relpath: written})
     key = digest(ctx.base, ctx.templates.of("archive.html"), found.counts, found.tags)
     collector.keep_or_put("archive", key, lambda: [ctx.pages.archive(found.counts, list(found.tags))])
-    return ListsMade(Made(collector.groups, len(todo), pages - len(todo)), lists)
+    return ListsMade(Made(collector.groups, len(todo), pages - len(todo)), lists, teaser_keys)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import html
 import re
 from html.parser import HTMLParser
 from functools import lru_cache
+from importlib import import_module
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
@@ -79,12 +80,15 @@ class MarkupError(PressekitError):
 
 @lru_cache(maxsize=1)
 def _converter() -> markdown.Markdown:
-    return markdown.Markdown(
-        extensions=[*EXTENSIONS, _PlainTextExtension()],
-        extension_configs={"toc": {"slugify": slugify, "toc_depth": "2-6"},
-                           "footnotes": {"BACKLINK_TITLE": "Zurück zum Text (Fußnote %d)"}},
-        output_format="html",
-    )
+    # The extensions are made from their modules: by name, Python-Markdown would first look each up among
+    # the entry points of every installed package (half of the 40 ms its first converter takes).
+    configs: dict[str, dict[str, object]] = {
+        "toc": {"slugify": slugify, "toc_depth": "2-6"},
+        "footnotes": {"BACKLINK_TITLE": "Zurück zum Text (Fußnote %d)"},
+    }
+    extensions = [import_module(f"markdown.extensions.{name}").makeExtension(**configs.get(name, {}))
+                  for name in EXTENSIONS]
+    return markdown.Markdown(extensions=[*extensions, _PlainTextExtension()], output_format="html")
 
 
 def render_html(source: str) -> str:

@@ -28,6 +28,7 @@ from .dates import NEWS_WINDOW
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
 ViewKeys = tuple[tuple[Any, ...], tuple[str, str]]  # a release's view inputs, and its page and mail keys
 ListKeys = tuple[str, tuple[tuple[str, str], ...]]  # a list's inputs digest, and (relpath, key) of its pages
+TeaserKeys = tuple[str, str]  # a release's page key, and the digest of its teaser when the page had that key
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,14 @@ class Stamp:
 
 @dataclass(frozen=True)
 class Built:
-    """Every output group of the last build, and each public release's summary and view keys."""
+    """Every output group of the last build, and each public release's summary, view keys and teaser digest."""
 
     build: str
     groups: Groups
     summaries: dict[str, str]
     views: dict[str, ViewKeys]
     lists: dict[str, ListKeys]  # by the folder of the list: "", "2025/", "themen/verkehr/"
+    teasers: dict[str, TeaserKeys]
 
     def manifest(self) -> dict[str, str]:
         """relpath -> digest of every file of the build."""
@@ -100,6 +102,7 @@ class _Shard:
     groups: Groups
     summaries: dict[str, str]
     views: dict[str, ViewKeys]
+    teasers: dict[str, TeaserKeys]
 
 
 @dataclass(frozen=True)
@@ -138,19 +141,20 @@ class States:
         build writes each again or removes it."""
         if stamp is None or rest is None:
             return None
-        groups, summaries, views = dict(rest.groups), {}, {}
+        groups, summaries, views, teasers = dict(rest.groups), {}, {}, {}
         for n, shard_id in enumerate(rest.shards):
             shard: _Shard | None = self.store.load(f"{self.name}-releases-{n}")
-            if not isinstance(shard, _Shard) or shard.id != shard_id:
-                self.loaded.clear()
+            if not isinstance(shard, _Shard) or shard.id != shard_id or not hasattr(shard, "teasers"):
+                self.loaded.clear()  # (a shard kept by a build before teasers were remembered has no `teasers`)
                 known = {rel for _, files in rest.groups.values() for rel in files}
                 unknown = {rel: "" for rel in stamp.files() if rel not in known}
-                return Built(rest.build, dict(rest.groups) | {UNKNOWN: ("", unknown)}, {}, {}, rest.lists)
+                return Built(rest.build, dict(rest.groups) | {UNKNOWN: ("", unknown)}, {}, {}, rest.lists, {})
             self.loaded[n] = shard
             groups.update(shard.groups)
             summaries.update(shard.summaries)
             views.update(shard.views)
-        return Built(rest.build, groups, summaries, views, rest.lists)
+            teasers.update(shard.teasers)
+        return Built(rest.build, groups, summaries, views, rest.lists, teasers)
 
     def drop(self) -> None:
         """Forget the last build (before output/ changes: an interrupted apply must not leave a state that
@@ -160,7 +164,8 @@ class States:
 
     def save(self, output: Path, inputs: str, now: datetime, schedule: list[datetime], groups: Groups,
              files: dict[str, str], summaries: dict[str, str], views: dict[str, ViewKeys],
-             lists: dict[str, ListKeys], last: tuple[Stamp, Collection[str]] | None = None) -> None:
+             lists: dict[str, ListKeys], teasers: dict[str, TeaserKeys],
+             last: tuple[Stamp, Collection[str]] | None = None) -> None:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
         `last`: the stamp this build started from (output/ was intact then) and the files it wrote; every
@@ -171,19 +176,22 @@ class States:
         stats = _stats(output, names, joined, last)
         if stats is None:
             return
-        built = Built(uuid.uuid4().hex, groups, summaries, views, lists)
+        built = Built(uuid.uuid4().hex, groups, summaries, views, lists, teasers)
         shards, rest = self._save_shards(built)
         self.store.save(self.name + "-groups", _Rest(built.build, rest, lists, shards))
         self.store.save(self.name, Stamp(built.build, inputs, now, schedule, dir_stamp(output), joined, stats))
 
     def _save_shards(self, built: Built) -> tuple[tuple[str, ...], Groups]:
         """Write the shards whose part changed; return every shard's id and the groups no release owns."""
-        parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys]]] = [({}, {}, {}) for _ in range(SHARDS)]
+        parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys], dict[str, TeaserKeys]]] = [
+            ({}, {}, {}, {}) for _ in range(SHARDS)]
         shard_at = {release_id: shard_of(release_id, SHARDS) for release_id in built.summaries.keys() | built.views.keys()}
         for release_id, summary in built.summaries.items():
             parts[shard_at[release_id]][1][release_id] = summary
         for release_id, keys in built.views.items():
             parts[shard_at[release_id]][2][release_id] = keys
+        for release_id, teaser in built.teasers.items():
+            parts[shard_at[release_id] if release_id in shard_at else shard_of(release_id, SHARDS)][3][release_id] = teaser
         rest: Groups = {}
         for name, group in built.groups.items():
             owner = _owner(name)
@@ -192,12 +200,12 @@ class States:
             else:
                 parts[shard_at[owner] if owner in shard_at else shard_of(owner, SHARDS)][0][name] = group
         ids = []
-        for n, (groups, summaries, views) in enumerate(parts):
+        for n, (groups, summaries, views, teasers) in enumerate(parts):
             old = self.loaded.get(n)
-            if old is not None and (old.groups, old.summaries, old.views) == (groups, summaries, views):
+            if old is not None and (old.groups, old.summaries, old.views, old.teasers) == (groups, summaries, views, teasers):
                 ids.append(old.id)
                 continue
-            shard = _Shard(uuid.uuid4().hex, groups, summaries, views)
+            shard = _Shard(uuid.uuid4().hex, groups, summaries, views, teasers)
             self.store.save(f"{self.name}-releases-{n}", shard)
             ids.append(shard.id)
         return tuple(ids), rest
