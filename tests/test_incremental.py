@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import typing
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -528,7 +529,7 @@ def test_the_stamp_takes_over_the_stats_of_unwritten_files_and_stats_the_rest(tm
         (folder / rel).write_text("x" * n)
     old = _stats(folder, names, "\n".join(names), None)
     assert old is not None
-    last = Stamp("b", "i", NOW, [], None, "\n".join(names), old)
+    last = Stamp("b", "i", NOW, array("q"), None, "\n".join(names), old)
     for n, rel in enumerate(sorted(after)):
         if rel not in before or rel in written:
             (folder / rel).write_text("y" * (n + 20))
