@@ -26,6 +26,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from photo_helpers import DISPLAY_P3, SiteMaker, rgb_profile, scene  # noqa: E402
 
 from pressekit import __version__, photos  # noqa: E402
+from pressekit.photos import image as photo_image  # noqa: E402
 from pressekit.config import DEFAULT_VARIANTS  # noqa: E402
 from pressekit.model import Photo, Release  # noqa: E402
 from pressekit.photos.meta import PhotoMeta  # noqa: E402
@@ -89,7 +90,7 @@ def by_kind(sources: list[Path], jobs: int) -> None:
     kinds = ["landscape", "portrait (orientation 6)", "landscape, sRGB profile", "landscape, Display P3 profile"]
     seconds = []
     for n, kind in enumerate(kinds[: len(sources)]):
-        best = min(_seconds(lambda: list(photos.render_variants(sources[n], DEFAULT_VARIANTS, meta))) for _ in range(3))
+        best = min(_seconds(lambda: list(photo_image.render_variants(sources[n], DEFAULT_VARIANTS, meta))) for _ in range(3))
         seconds.append(best)
         print(f"  {kind:<32} {best:6.3f} s per photo in one process ({1 / best:5.2f} photos/s)")
     total = sum(seconds[n % len(seconds)] for n in range(len(sources)))

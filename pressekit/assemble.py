@@ -11,10 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import events, feeds, photos, search
+from . import events, photos, search
 from .cache import digest
 from .config import Config
 from .dates import NEWS_WINDOW, day, lift_time
+from .feed_items import feed_part
 from .groups import Collector, Context, Made, ReleasesMade
 from .markup import render_html
 from .model import Release
@@ -298,12 +299,14 @@ def feed_groups(ctx: Context, releases: list[Release], made: photos.PhotoResult)
         if not collector.reuse("feeds:" + part, key):
             todo[part] = key
     if todo:
+        from . import feeds  # only now: feedgen and lxml take a fiftieth of a second to import
+
         needed = {r.id for part in todo for r in parts[part]}
         bodies = BodyCache(config.root / CACHE_DIR / "bodies")
         files = feeds.render_feeds([r for r in subset if r.id in needed], config, variants, bodies.html, now, parts=todo)
         by_part: dict[str, list[OutputFile]] = defaultdict(list)
         for f in files:
-            by_part[feeds.feed_part(f.relpath)].append(f)
+            by_part[feed_part(f.relpath)].append(f)
         for part, key in todo.items():
             collector.put("feeds:" + part, key, by_part[part])
     return Made(collector.groups)

@@ -1,6 +1,7 @@
 """The items of every feed: each release once as title, content, photos with their rights, attachments.
 
-RSS, Atom, JSON Feed and the news sitemap (`feeds`) are written from these values.
+RSS, Atom, JSON Feed and the news sitemap (`feeds`) are written from these values. The feeds' paths and
+URLs are here too: pages link them, and a build that writes no feed does not import feedgen.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .text import slugify
 MIME_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
               ".webp": "image/webp", ".tif": "image/tiff", ".tiff": "image/tiff"}
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+RSS_PATH, ATOM_PATH, JSON_PATH, NEWS_SITEMAP_PATH = "feed.xml", "atom.xml", "feed.json", "news-sitemap.xml"
 
 Variants = Mapping[tuple[str, str], tuple[Variant, ...]]
 
@@ -81,6 +83,28 @@ class FeedItem:
 
 
 # --- items --------------------------------------------------------------------------------------
+
+
+def feed_part(relpath: str) -> str:
+    """Which part of render_feeds writes relpath: "main", "news" or "tag:<slug>"."""
+    if relpath.startswith("themen/"):
+        return "tag:" + relpath.split("/")[1]
+    return "news" if relpath == NEWS_SITEMAP_PATH else "main"
+
+
+def feed_links(config: Config) -> list[tuple[str, str, str]]:
+    """The site's feeds for <head> autodiscovery: (MIME type, title, absolute URL)."""
+    base, title = config.site.base_url, config.site.title
+    return [
+        ("application/rss+xml", f"{title} (RSS)", base + RSS_PATH),
+        ("application/atom+xml", f"{title} (Atom)", base + ATOM_PATH),
+        ("application/feed+json", f"{title} (JSON Feed)", base + JSON_PATH),
+    ]
+
+
+def tag_feed_url(config: Config, tag: str) -> str:
+    """The absolute URL of a tag's RSS feed, themen/<slug>/feed.xml."""
+    return f"{tag_page_url(config, tag)}{RSS_PATH}"
 
 
 def tag_page_url(config: Config, tag: str) -> str:

@@ -35,15 +35,15 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from .config import Config
 from .dates import NEWS_WINDOW
-from .feed_items import (
-    FeedAttachment, FeedItem, FeedPhoto, Variants, author_of, content_html, feed_item, last_update, mime_type, tag_page_url,
+from .feed_items import (  # feed_links, feed_part and tag_feed_url: this module's API too
+    ATOM_PATH, JSON_PATH, NEWS_SITEMAP_PATH, RSS_PATH, FeedAttachment, FeedItem, FeedPhoto, Variants, author_of,
+    content_html, feed_item, feed_links, feed_part, last_update, mime_type, tag_feed_url, tag_page_url,
 )
 from .markup import summary_of
 from .model import Release, age_order
 from .output import OutputFile
 from .text import slugify
 
-RSS_PATH, ATOM_PATH, JSON_PATH, NEWS_SITEMAP_PATH = "feed.xml", "atom.xml", "feed.json", "news-sitemap.xml"
 GENERATOR = "pressekit"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -82,28 +82,6 @@ def render_feeds(releases: Sequence[Release], config: Config, variants: Variants
     if (parts is None or "news" in parts) and (news := _news_sitemap(items, config, now)):
         files.append(OutputFile(NEWS_SITEMAP_PATH, news))
     return files
-
-
-def feed_part(relpath: str) -> str:
-    """Which part of render_feeds writes relpath: "main", "news" or "tag:<slug>"."""
-    if relpath.startswith("themen/"):
-        return "tag:" + relpath.split("/")[1]
-    return "news" if relpath == NEWS_SITEMAP_PATH else "main"
-
-
-def feed_links(config: Config) -> list[tuple[str, str, str]]:
-    """The site's feeds for <head> autodiscovery: (MIME type, title, absolute URL)."""
-    base, title = config.site.base_url, config.site.title
-    return [
-        ("application/rss+xml", f"{title} (RSS)", base + RSS_PATH),
-        ("application/atom+xml", f"{title} (Atom)", base + ATOM_PATH),
-        ("application/feed+json", f"{title} (JSON Feed)", base + JSON_PATH),
-    ]
-
-
-def tag_feed_url(config: Config, tag: str) -> str:
-    """The absolute URL of a tag's RSS feed, themen/<slug>/feed.xml."""
-    return f"{tag_page_url(config, tag)}{RSS_PATH}"
 
 
 # --- RSS 2.0 and Atom via feedgen ----------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .cache import CODE_KEY, content_digest, digest, file_stamp
 from .config import Config
-from .feeds import feed_links
+from .feed_items import feed_links
 from .output import OutputFile
 from .pages import PageRenderer
 from .paths import CACHE_DIR, CONFIG_NAME

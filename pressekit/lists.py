@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from . import feeds
 from .cache import digest
 from .config import Config
+from .feed_items import tag_feed_url
 from .groups import Collector, Context, ListsMade, Made, ReleasesMade
 from .model import Release
 from .pages import ListPage, PageRenderer, Teaser, Variants, teaser_of
@@ -109,7 +109,7 @@ def list_sources(config: Config, teasers: list[Teaser]) -> ListSources:
     sources += [ListSource(f"{year}/", f"Pressemitteilungen {year}", "index.html", by_year[year],
                            {"kind": "year", "years": years, "tags": tags}) for year in years]
     sources += [ListSource(f"themen/{slug}/", f"Thema: {names[slug]}", "tag.html", by_tag[slug],
-                           {"kind": "tag", "tag": names[slug], "tag_feed": feeds.tag_feed_url(config, names[slug]),
+                           {"kind": "tag", "tag": names[slug], "tag_feed": tag_feed_url(config, names[slug]),
                             "years": years, "tags": tags}) for slug in sorted(by_tag)]
     return ListSources(sources, [(year, len(by_year[year])) for year in years], tags)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
 
@@ -105,6 +104,8 @@ def _parse_all(sources: list[str], config: Config) -> list[tuple[Release | None,
     workers = min(os.cpu_count() or 1, 8)
     if len(sources) < PARALLEL_PARSE or workers < 2:
         return [load_release(Path(s), config) for s in sources]
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(workers, mp_context=pool_context(__name__)) as pool:
         return list(pool.map(load_release, map(Path, sources), repeat(config), chunksize=100))
 

@@ -165,12 +165,13 @@ def _render_errors(render: Callable[[], object]) -> list[SourceError]:
 def _sample_renders(env: Environment, config: Config, releases: list[Release],
                     now: datetime) -> Iterator[Callable[[], object]]:
     """Callables rendering each kind of page and the e-mails once, with the newest public release as sample."""
-    from . import feeds, mail
+    from . import mail
+    from .feed_items import feed_links
     from .lists import list_specs
     from .markup import render_html, summary_of
     from .pages import PageRenderer, teaser_of
 
-    pages = PageRenderer(env, config, feeds.feed_links(config))
+    pages = PageRenderer(env, config, feed_links(config))
     sample = _sample(releases, now)
     teasers = []
     if sample is not None:

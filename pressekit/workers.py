@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import markdown  # type: ignore[import-untyped]
 
 from . import mail
 from .cache import CODE_KEY, digest, read_sealed, write_sealed
 from .config import Config
-from .feeds import feed_links
+from .feed_items import feed_links
 from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, EXTENSIONS, URL_SCHEMES, render_html, summary_of
 from .model import Release
 from .output import OutputFile
@@ -28,6 +28,9 @@ from .processes import pool_context
 from .sitepages import SiteLinks
 from .templates import make_environment
 from .views import MailView, ReleaseView
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 SERIAL_LIMIT = 100  # below this many pages, starting worker processes costs more than it saves
 # What the body HTML depends on besides the Markdown: the code, the extensions and the sanitiser's allowlists.
@@ -213,6 +216,8 @@ class RenderPool:
         return self.local
 
     def _processes(self) -> ProcessPoolExecutor:
+        from concurrent.futures import ProcessPoolExecutor  # here: a build that renders a few pages starts no pool
+
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=pool_context(__name__), initializer=_init_worker,
                                             initargs=self.args)

@@ -22,6 +22,7 @@ from PIL import Image, ImageCms, ImageDraw, IptcImagePlugin
 
 from photo_helpers import ADOBE_RGB, SiteMaker, rgb_profile
 from pressekit import photos
+from pressekit.photos import image as photo_image
 from pressekit.config import VariantSpec
 from pressekit.cache import unseal
 from pressekit.model import Photo, Rights, variant_roles
@@ -256,7 +257,7 @@ def test_credit_strip_burnt_in_and_absent_for_metadata(site: SiteMaker) -> None:
 
 @pytest.mark.parametrize("width", [200, 400, 1200, 3000])
 def test_credit_font_scales_with_width(width: int) -> None:
-    layout = photos.layout_credit("Jürgen Müller/ Kreis Süd", width)
+    layout = photo_image.layout_credit("Jürgen Müller/ Kreis Süd", width)
     assert layout.lines == ("Foto: Jürgen Müller/ Kreis Süd",)
     assert layout.size == max(12, round(width * 0.02))
 
@@ -264,8 +265,8 @@ def test_credit_font_scales_with_width(width: int) -> None:
 @pytest.mark.parametrize("width", [120, 400, 1200])
 def test_long_credit_shrinks_or_wraps_within_the_image(width: int) -> None:
     credit = "Sehr lange Fotografinnen-Bezeichnung Maximiliane Müller-Lüdenscheidt-Großkopf/ Kreisverwaltung Süd"
-    layout = photos.layout_credit(credit + "-Ü" * 20, width)
-    font = photos.credit_font(layout.size)
+    layout = photo_image.layout_credit(credit + "-Ü" * 20, width)
+    font = photo_image.credit_font(layout.size)
     assert len(layout.lines) > 1 and layout.size >= 10
     assert all(font.getlength(line) <= width - 2 * layout.pad for line in layout.lines)
     assert "".join(layout.lines).replace(" ", "") == f"Foto: {credit}{'-Ü' * 20}".replace(" ", "")
@@ -277,14 +278,14 @@ def test_long_credit_keeps_off_the_right_edge(site: SiteMaker) -> None:
                        credit="Maximiliane Müller-Lüdenscheidt-Großkopf, Kreisverwaltung Süd, Abteilung Öffentlichkeit")
     site.release("r1", photo)
     image = opened(make(site), "r1/photos/grau-web.jpg")
-    layout = photos.layout_credit(photo.credit, 400, 300)
+    layout = photo_image.layout_credit(photo.credit, 400, 300)
     strip = 2 * layout.pad + layout.line_height * len(layout.lines)
     assert len(layout.lines) == 2
     assert _brightest(image, (398, 300 - strip, 400, 300)) < 100
 
 
 def test_umlauts_have_glyphs() -> None:
-    font = photos.credit_font(40)
+    font = photo_image.credit_font(40)
 
     def mask(text: str) -> bytes:
         return bytes(font.getmask(text))
@@ -362,7 +363,7 @@ def test_exiftool_finds_nothing_private(site: SiteMaker) -> None:
 
 def test_segments_in_order() -> None:
     meta = PhotoMeta("A", "B", "C", "D", "E", "F")
-    data = photos.encode_variant(Image.new("RGB", (32, 32)), SMALL[0], meta)
+    data = photo_image.encode_variant(Image.new("RGB", (32, 32)), SMALL[0], meta)
     assert [m for m, _ in markers(data)][:6] == [0xE0, 0xE1, 0xE1, 0xE2, 0xED, 0xDB]
 
 

@@ -1,16 +1,15 @@
 """Photos: validation of the sources and the credited variants made from them.
 
-The only package importing Pillow. `check` opens and checks sources (the one photo validation of
-`check`, `build` and `email`), `image` decodes, credits and encodes one source, `variants` makes
+The only package importing Pillow, and only when a photo is opened: a build whose photos are all
+checked and made already never loads it. `check` opens and checks sources (the one photo validation
+of `check`, `build` and `email`), `image` decodes, credits and encodes one source, `variants` makes
 and caches every variant in parallel, `meta` writes the IPTC/XMP/EXIF credit metadata.
 """
 
 from .check import CheckMemo, PhotoProblem, check_photo, check_release_photos, photo_warnings, validate_photos
-from .image import credit_font, encode_variant, layout_credit, render_variants
 from .variants import PhotoResult, make_variants, run_job, variant_relpath
 
 __all__ = [
-    "CheckMemo", "PhotoProblem", "PhotoResult", "check_photo", "check_release_photos", "credit_font",
-    "encode_variant", "layout_credit", "make_variants", "photo_warnings", "render_variants", "run_job",
-    "validate_photos", "variant_relpath",
+    "CheckMemo", "PhotoProblem", "PhotoResult", "check_photo", "check_release_photos", "make_variants",
+    "photo_warnings", "run_job", "validate_photos", "variant_relpath",
 ]

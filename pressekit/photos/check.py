@@ -14,8 +14,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-from PIL import Image, ImageFile, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from ..cache import file_stamp
 from ..config import Config, VariantSpec
@@ -23,6 +22,8 @@ from ..errors import PressekitError, SourceError, display_path
 from ..model import Photo, Release
 from .meta import iim_warnings, text_warnings
 
+if TYPE_CHECKING:
+    from PIL import ImageFile
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
 JPEG_FORMATS = ("JPEG", "MPO")  # Pillow opens a camera JPEG with a multi-picture preview (MPF) as "MPO"
@@ -32,9 +33,7 @@ MIN_PRINT_PIXELS = 1_000_000
 
 # What Pillow raises for a damaged file while reading or decoding it.
 _DAMAGED = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
-TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+ORIENTATIONS = range(1, 9)  # the EXIF orientations: 1 upright, 2-8 mirrored or turned
 _SIGNATURES = ((b"GIF8", "a GIF image"), (b"BM", "a BMP image"), (b"8BPS", "a Photoshop (PSD) file"),
                (b"%PDF", "a PDF document"), (b"\x00\x00\x01\x00", "an icon file"))
 
@@ -54,6 +53,8 @@ def _too_large() -> PhotoProblem:
 @contextmanager
 def opened_image(path: Path) -> Iterator[ImageFile.ImageFile]:
     """Yield `path` opened (header only) in an allowed format; Pillow's errors inside become PhotoProblem."""
+    from PIL import Image, UnidentifiedImageError
+
     with warnings.catch_warnings():
         # Pillow warns about damage it works around (corrupt EXIF ...): the picture decodes, the user needs no note.
         warnings.simplefilter("ignore", UserWarning)
@@ -177,7 +178,7 @@ def exif_orientation(image: ImageFile.ImageFile) -> int:
         value = image.getexif().get(0x0112, 1)
     except _DAMAGED:
         return 1
-    return value if value in TRANSPOSE else 1
+    return value if value in ORIENTATIONS else 1
 
 
 def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:

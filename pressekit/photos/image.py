@@ -16,7 +16,6 @@ from ..config import VariantSpec
 from .meta import XMP_MAX_CHARS, PhotoMeta, build_app13, build_xmp, splice_segment, to_ascii
 from .check import (
     JPEG_FORMATS,
-    TRANSPOSE,
     PhotoProblem,
     opened_image,
     check_memory,
@@ -25,6 +24,9 @@ from .check import (
 )
 
 FONT_PATH = Path(__file__).parent.parent / "fonts" / "DejaVuSans.ttf"
+TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,  # by EXIF orientation
+             4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+             6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 
 # Box-reduce by an integer factor first while the Lanczos step still shrinks by at least this much:
 # 2.5x faster from print to web size, and within 48 dB PSNR of a plain Lanczos resize.

@@ -6,6 +6,7 @@ No Pillow here: these are texts and bytes (`image` puts them into the JPEGs).
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 import struct
@@ -14,7 +15,6 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from ..config import Config
 from ..errors import SourceError
@@ -112,17 +112,22 @@ def _clip(text: str, limit: int = XMP_MAX_CHARS) -> str:
     return _SPACE.sub(" ", text).strip()[:limit]
 
 
+def _text(value: str) -> str:
+    """`value` as XML character data: &, < and > escaped."""
+    return html.escape(value, quote=False)
+
+
 def _alt(tag: str, value: str) -> str:
     """Return an XMP language alternative holding `value` as x-default."""
-    return (f"   <{tag}><rdf:Alt><rdf:li xml:lang=\"x-default\">{escape(_clip(value))}</rdf:li>"
+    return (f"   <{tag}><rdf:Alt><rdf:li xml:lang=\"x-default\">{_text(_clip(value))}</rdf:li>"
             f"</rdf:Alt></{tag}>\n")
 
 
 def build_xmp(meta: PhotoMeta) -> bytes:
     """Return a UTF-8 XMP packet with the IPTC Core/Extension fields of `meta`."""
     parts = [
-        f"   <dc:creator><rdf:Seq><rdf:li>{escape(_clip(meta.by_line))}</rdf:li></rdf:Seq></dc:creator>\n",
-        f"   <photoshop:Credit>{escape(_clip(meta.credit))}</photoshop:Credit>\n",
+        f"   <dc:creator><rdf:Seq><rdf:li>{_text(_clip(meta.by_line))}</rdf:li></rdf:Seq></dc:creator>\n",
+        f"   <photoshop:Credit>{_text(_clip(meta.credit))}</photoshop:Credit>\n",
         _alt("dc:description", meta.caption),
         _alt("Iptc4xmpCore:AltTextAccessibility", meta.alt),
     ]
@@ -131,13 +136,13 @@ def build_xmp(meta: PhotoMeta) -> bytes:
     if meta.usage_terms:
         parts.append(_alt("xmpRights:UsageTerms", meta.usage_terms))
     if meta.web_statement:
-        url = escape(_clip(meta.web_statement))
+        url = _text(_clip(meta.web_statement))
         parts.append(f"   <xmpRights:WebStatement>{url}</xmpRights:WebStatement>\n")
         # PLUS Licensor URL: with Web Statement, Credit, Copyright and Creator, Google shows "Licensable"
         parts.append("   <plus:Licensor><rdf:Seq><rdf:li rdf:parseType=\"Resource\">"
                      f"<plus:LicensorURL>{url}</plus:LicensorURL></rdf:li></rdf:Seq></plus:Licensor>\n")
     if meta.source_type:
-        parts.append(f"   <Iptc4xmpExt:DigitalSourceType>{escape(meta.source_type)}</Iptc4xmpExt:DigitalSourceType>\n")
+        parts.append(f"   <Iptc4xmpExt:DigitalSourceType>{_text(meta.source_type)}</Iptc4xmpExt:DigitalSourceType>\n")
     packet = (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'

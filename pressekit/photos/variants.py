@@ -12,11 +12,9 @@ import json
 import math
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import astuple, dataclass
 from pathlib import Path
-
-from PIL import Image
 
 from .. import __version__
 from ..cache import named_digest, read_sealed, write_atomic, write_sealed
@@ -36,7 +34,6 @@ from .check import (
     photo_clashes,
     clash_error,
 )
-from .image import fit_width, render_variants
 
 CACHE_FORMAT = 1                  # bump when rendering changes within one pressekit version
 
@@ -83,6 +80,8 @@ def _store_entry(root: Path, key: str, data: bytes, ext: str) -> Path:
 
 def run_job(job: _Job) -> PhotoProblem | dict[str, Path]:
     """Make a job's variants into the cache and return their paths; the problem instead when the source is unusable."""
+    from .image import render_variants
+
     keys = dict((spec.name, key) for spec, key in job.todo)
     made: dict[str, Path] = {}
     try:
@@ -205,6 +204,8 @@ def _plan(releases: Sequence[Release], config: Config, root: Path, hashes: _Hash
 
 def _cost(job: _Job) -> int:
     """Return the pixel count of a job's largest variant (0 if unreadable), to start the slowest first."""
+    from .image import fit_width
+
     try:
         with opened_image(job.path) as image:
             return math.prod(fit_width(upright_size(image.size, exif_orientation(image)), max(s.width for s, _ in job.todo)))
@@ -223,6 +224,7 @@ def _run(jobs: list[_Job], workers: int, tick: Callable[[], None]) -> list[Outco
             outcomes[n] = run_job(job)
             tick()
         return outcomes
+    from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=pool_context(__name__)) as pool:
         # Longest first: a portrait decoded at full size must not be the last one left running.
@@ -254,6 +256,8 @@ def variant_relpath(release: Release, photo: Photo, spec: VariantSpec) -> str:
 
 def _variant(release: Release, photo: Photo, spec: VariantSpec, path: Path) -> Variant:
     """Return the Variant of a cached file, reading its size from the JPEG header."""
+    from PIL import Image
+
     with Image.open(path, formats=["JPEG"]) as image:
         width, height = image.size
     return Variant(spec.name, variant_relpath(release, photo, spec), width, height, path.stat().st_size)
