@@ -42,7 +42,7 @@ from .lock import build_lock
 from .output import apply_files, check_target, clear_leftovers, discard_staging, find_collisions, prepare_staging, write_error
 from .paths import CACHE_DIR, CONFIG_NAME, PAGES_DIR, RELEASES_DIR
 from .scan import TreeScan, scan_tree
-from .state import Built, Groups, Stamp, States, manifest
+from .state import Groups, Stamp, States, manifest, schedule_of
 from .theme import theme_dir
 
 if TYPE_CHECKING:
@@ -136,6 +136,7 @@ def _build(plan: Plan) -> BuildReport:
     from .events import load_history
     from .groups import context, render_pool
     from .lists import list_groups
+    from .model import times_of_change
 
     rest = states.rest(stamp)  # the search's groups: the releases' shards load once Pagefind runs
     config, releases, site_pages = _load_all(plan.root, store, plan.now, scan)
@@ -159,20 +160,26 @@ def _build(plan: Plan) -> BuildReport:
                 calendar, history = assemble.event_groups(ctx, listed, release_pages.summaries, load_history(plan.root))
                 fixed = assemble.fixed_groups(ctx, chosen, made)
                 pages = _merge(pages, release_pages.made, lists.made, feeds, search.page(), calendar, fixed)
-                sitemap = assemble.sitemap_group(ctx, chosen, pages.groups)  # while Pagefind runs: its indexes hold no page
-                site = _merge(pages, sitemap, search.finish())
+                pages = _merge(pages, assemble.sitemap_group(ctx, chosen, pages.groups))  # Pagefind's indexes hold no page
+                # While Pagefind runs: the releases' state, the schedule, the manifests but for the search's
+                # files, and the files copied as they are.
+                shards = states.shards(pages.groups, release_pages.summaries, release_pages.views, lists.teasers)
+                files, old = manifest(pages.groups), previous.manifest() if previous else None
+                schedule, copied = schedule_of(times_of_change(releases)), assemble.copied_files(config, chosen)
+                searched = search.finish()
+            site = _merge(pages, searched)
             groups = site.groups
         except OSError as exc:
             raise write_error(exc, plan.root, staging, plan.output) from exc
-        files = manifest(groups)
+        files.update(manifest(searched.groups))
         _check_collisions(config, chosen, groups, files)
         clock.lap("render")
         states.drop()  # an interrupted apply must not leave a state that claims the old output
-        written = _write(plan, files, previous, made, assemble.copied_files(config, chosen), staging)
+        written = _write(plan, files, old, made, copied, staging)
     finally:
         discard_staging(plan.output)
-    states.save(plan.output, inputs, plan.now, _schedule(releases), groups, files, release_pages.summaries,
-                release_pages.views, lists.lists, lists.teasers, (stamp, written) if stamp is not None and written is not None else None)
+    states.save(plan.output, inputs, plan.now, schedule, shards, searched.groups, files, lists.lists,
+                (stamp, written) if stamp is not None and written is not None else None)
     if ctx.templates.refs_changed:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)
     if not plan.preview:
@@ -240,11 +247,12 @@ def _check_collisions(config: Config, chosen: list[Release], groups: Groups, fil
         raise BuildFailed(collisions)
 
 
-def _write(plan: Plan, files: dict[str, str], previous: Built | None, made: PhotoResult, copied: dict[str, Path],
-           staging: Path) -> list[str] | None:
-    """Make output/ hold this build's files (relpath -> digest); return the files written (None: all)."""
+def _write(plan: Plan, files: dict[str, str], previous: dict[str, str] | None, made: PhotoResult,
+           copied: dict[str, Path], staging: Path) -> list[str] | None:
+    """Make output/ hold this build's files (relpath -> digest; `previous`: the last build's); return the
+    files written (None: all)."""
     sources = {f.relpath: f.source for f in made.files if f.source is not None} | copied
-    return apply_files(plan.output, staging, files, sources, previous.manifest() if previous else None, plan.root)
+    return apply_files(plan.output, staging, files, sources, previous, plan.root)
 
 
 def _tidy(root: Path, chosen: list[Release], made: PhotoResult, history: History) -> None:
@@ -338,13 +346,6 @@ def _choose(releases: list[Release], plan: Plan) -> list[Release]:
     if plan.preview:
         return [r.at(plan.now) for r in sorted(releases, key=age_order, reverse=True)]
     return [r.at(plan.now) for r in public_releases(releases, plan.now)]
-
-
-def _schedule(releases: list[Release]) -> list[datetime]:
-    """Every time output/ changes by itself: publications, corrections, photo expiries, withdrawals, and
-    press dates moving to the past."""
-    return sorted([t for r in releases if not r.draft for t in (r.published, *r.changes())]
-                  + [r.event.until for r in releases if not r.draft and r.event])
 
 
 def _photos(config: Config, chosen: list[Release], store: Store, plan: Plan) -> PhotoResult:

@@ -125,15 +125,24 @@ class Store:
 
     def save(self, name: str, value: Any, reducers: Mapping[type, Callable[[Any], Any]] | None = None) -> None:
         """Save `value` under `name`, sealed and atomically; `reducers` pickle objects of those types their way."""
-        buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        if reducers:
-            pickler.dispatch_table = {**copyreg.dispatch_table, **reducers}
-        pickler.dump((CODE_KEY, value))
-        write_sealed(self.folder / f"{name}.pickle", buffer.getvalue())
+        self.save_pickled(name, pickled(value, reducers))
+
+    def save_pickled(self, name: str, payload: bytes) -> None:
+        """Save what `pickled` made of a value under `name`, as `save` does."""
+        write_sealed(self.folder / f"{name}.pickle", payload)
 
     def drop(self, name: str) -> None:
         (self.folder / f"{name}.pickle").unlink(missing_ok=True)
+
+
+def pickled(value: Any, reducers: Mapping[type, Callable[[Any], Any]] | None = None) -> bytes:
+    """`value` as `Store.save` keeps it: pickled with the code key, which `Store.load` checks."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    if reducers:
+        pickler.dispatch_table = {**copyreg.dispatch_table, **reducers}
+    pickler.dump((CODE_KEY, value))
+    return buffer.getvalue()
 
 
 def tree_stamp(*folders: Path) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -342,6 +342,17 @@ def variant_roles(specs: Sequence[tuple[str, int, bool]]) -> VariantRoles:
     web = "web" if "web" in names else (max(burnt, key=lambda s: s[1])[0] if burnt else narrowest)
     return VariantRoles(thumb="thumb" if "thumb" in names else narrowest, web=web,
                         print=max(clean or specs, key=lambda s: s[1])[0])
+
+
+def times_of_change(releases: Iterable[Release]) -> Iterator[datetime]:
+    """Every time output/ changes by itself: publications, corrections, photo expiries, withdrawals, and
+    press dates moving to the past."""
+    for release in releases:
+        if not release.draft:
+            yield release.published
+            yield from release.changes()
+            if release.event:
+                yield release.event.until
 
 
 def public_releases(releases: list[Release] | tuple[Release, ...], now: datetime) -> list[Release]:

@@ -16,13 +16,13 @@ import os
 import uuid
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .cache import Store, shard_of
+from .cache import Store, pickled, shard_of
 from .dates import NEWS_WINDOW
 
 Groups = dict[str, tuple[str, dict[str, str]]]  # group -> (key, {relpath: digest})
@@ -74,6 +74,11 @@ class Stamp:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+def schedule_of(times: Iterable[datetime]) -> array:  # type: ignore[type-arg]
+    """A stamp's schedule: the times, as `micros`, sorted."""
+    return array("q", sorted(map(micros, times)))
+
+
 def micros(moment: datetime) -> int:
     """A moment as microseconds since 1970 (UTC): ten thousand of them pickle as one array, not as
     ten thousand datetimes with a time zone object each (40 ms a build)."""
@@ -113,6 +118,16 @@ class _Shard:
     summaries: dict[str, str]
     views: dict[str, ViewKeys]
     teasers: dict[str, TeaserKeys]
+
+
+@dataclass(frozen=True)
+class Shards:
+    """The releases' part of a build's state (`States.shards`): every shard's id, the pickles of the shards
+    that changed, and the groups no release owns."""
+
+    ids: tuple[str, ...]
+    changed: dict[int, bytes]
+    rest: Groups
 
 
 @dataclass(frozen=True)
@@ -174,54 +189,57 @@ class States:
         self.store.drop(self.name)
         self.store.drop(self.name + "-groups")
 
-    def save(self, output: Path, inputs: str, now: datetime, schedule: list[datetime], groups: Groups,
-             files: dict[str, str], summaries: dict[str, str], views: dict[str, ViewKeys],
-             lists: dict[str, ListKeys], teasers: dict[str, TeaserKeys],
+    def shards(self, groups: Groups, summaries: dict[str, str], views: dict[str, ViewKeys],
+               teasers: dict[str, TeaserKeys]) -> Shards:
+        """The releases' part of this build's state, ready for `save`: split into shards, compared with the
+        shards `built` read, and pickled where changed. A build makes it while Pagefind runs, so `groups`
+        may lack groups no release owns (they are given to `save`)."""
+        parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys], dict[str, TeaserKeys]]] = [
+            ({}, {}, {}, {}) for _ in range(SHARDS)]
+        shard_at = {release_id: shard_of(release_id, SHARDS) for release_id in summaries.keys() | views.keys()}
+        for release_id, summary in summaries.items():
+            parts[shard_at[release_id]][1][release_id] = summary
+        for release_id, keys in views.items():
+            parts[shard_at[release_id]][2][release_id] = keys
+        for release_id, teaser in teasers.items():
+            parts[shard_at[release_id] if release_id in shard_at else shard_of(release_id, SHARDS)][3][release_id] = teaser
+        rest: Groups = {}
+        for name, group in groups.items():
+            owner = _owner(name)
+            if owner is None:
+                rest[name] = group
+            else:
+                parts[shard_at[owner] if owner in shard_at else shard_of(owner, SHARDS)][0][name] = group
+        ids, changed = [], {}
+        for n, part in enumerate(parts):
+            old = self.loaded.get(n)
+            if old is not None and (old.groups, old.summaries, old.views, old.teasers) == part:
+                ids.append(old.id)
+                continue
+            shard = _Shard(uuid.uuid4().hex, *part)
+            changed[n] = pickled(shard)
+            ids.append(shard.id)
+        return Shards(tuple(ids), changed, rest)
+
+    def save(self, output: Path, inputs: str, now: datetime, schedule: array, shards: Shards,  # type: ignore[type-arg]
+             later: Groups, files: dict[str, str], lists: dict[str, ListKeys],
              last: tuple[Stamp, Collection[str]] | None = None) -> None:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
-        `last`: the stamp this build started from (output/ was intact then) and the files it wrote; every
-        other file keeps the size and mtime it had. `files` is `manifest(groups)`.
+        `schedule`: `schedule_of` the times at which output/ changes by itself. `later`: the groups made
+        after `shards` (no release owns them). `files` is the manifest of every group. `last`: the stamp this build started from (output/ was intact then) and the files it
+        wrote; every other file keeps the size and mtime it had.
         """
         names = sorted(files)
         joined = "\n".join(names)
         stats = _stats(output, names, joined, last)
         if stats is None:
             return
-        built = Built(uuid.uuid4().hex, groups, summaries, views, lists, teasers)
-        shards, rest = self._save_shards(built)
-        self.store.save(self.name + "-groups", _Rest(built.build, rest, lists, shards))
-        times = array("q", sorted(map(micros, schedule)))
-        self.store.save(self.name, Stamp(built.build, inputs, now, times, dir_stamp(output), joined, stats))
-
-    def _save_shards(self, built: Built) -> tuple[tuple[str, ...], Groups]:
-        """Write the shards whose part changed; return every shard's id and the groups no release owns."""
-        parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys], dict[str, TeaserKeys]]] = [
-            ({}, {}, {}, {}) for _ in range(SHARDS)]
-        shard_at = {release_id: shard_of(release_id, SHARDS) for release_id in built.summaries.keys() | built.views.keys()}
-        for release_id, summary in built.summaries.items():
-            parts[shard_at[release_id]][1][release_id] = summary
-        for release_id, keys in built.views.items():
-            parts[shard_at[release_id]][2][release_id] = keys
-        for release_id, teaser in built.teasers.items():
-            parts[shard_at[release_id] if release_id in shard_at else shard_of(release_id, SHARDS)][3][release_id] = teaser
-        rest: Groups = {}
-        for name, group in built.groups.items():
-            owner = _owner(name)
-            if owner is None:
-                rest[name] = group
-            else:
-                parts[shard_at[owner] if owner in shard_at else shard_of(owner, SHARDS)][0][name] = group
-        ids = []
-        for n, (groups, summaries, views, teasers) in enumerate(parts):
-            old = self.loaded.get(n)
-            if old is not None and (old.groups, old.summaries, old.views, old.teasers) == (groups, summaries, views, teasers):
-                ids.append(old.id)
-                continue
-            shard = _Shard(uuid.uuid4().hex, groups, summaries, views, teasers)
-            self.store.save(f"{self.name}-releases-{n}", shard)
-            ids.append(shard.id)
-        return tuple(ids), rest
+        build = uuid.uuid4().hex
+        for n, payload in shards.changed.items():
+            self.store.save_pickled(f"{self.name}-releases-{n}", payload)
+        self.store.save(self.name + "-groups", _Rest(build, shards.rest | later, lists, shards.ids))
+        self.store.save(self.name, Stamp(build, inputs, now, schedule, dir_stamp(output), joined, stats))
 
 
 def _owner(group: str) -> str | None:
