@@ -178,7 +178,7 @@ def _build(plan: Plan) -> BuildReport:
         written = _write(plan, files, old, made, copied, staging)
     finally:
         discard_staging(plan.output)
-    states.save(plan.output, inputs, plan.now, schedule, shards, searched.groups, files, lists.lists,
+    states.save(plan.output, inputs, plan.now, schedule, shards, searched.groups, files, lists.lists, lists.key,
                 (stamp, written) if stamp is not None and written is not None else None)
     if ctx.templates.refs_changed:
         store.save(TEMPLATE_REFS, ctx.templates.used_refs)

@@ -40,11 +40,13 @@ class Made:
 
 @dataclass(frozen=True)
 class ListsMade:
-    """The list step's groups, every list's inputs and page keys, and every teaser's (for the next build)."""
+    """The list step's groups, every list's inputs and page keys, every teaser's, and the digest of all the
+    lists show (for the next build)."""
 
     made: Made
     lists: dict[str, ListKeys]
     teasers: dict[str, TeaserKeys]
+    key: str
 
 
 @dataclass(frozen=True)

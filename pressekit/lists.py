@@ -18,30 +18,44 @@ from .views import known_digest
 from .workers import RenderPool
 
 
+LIST_TEMPLATES = ("index.html", "tag.html", "archive.html")
+
+
 def list_groups(ctx: Context, releases: list[Release], variants: Variants, made: ReleasesMade,
                 pool: RenderPool, last: Built | None) -> ListsMade:
     """Index, year and tag pages whose view or templates changed, and the archive.
 
-    A list (the index, a year, a topic) whose inputs (its teasers' digests, its title and settings, its
-    template, the config) are those the last build remembered keeps the keys of its pages without
-    their views being made and digested again; the others are paginated and keyed page by page.
     A teaser is made from its release's page view and the summary the page gave, so a release whose
-    page key is the last build's has the teaser digest of the last build: it is not digested again.
+    page key is the last build's has the teaser digest of the last build. The lists show nothing but
+    the teasers in order, the config and their templates: when the digest of those (`ListsMade.key`)
+    is the last build's, every list keeps its pages (an edit of a body). Otherwise a list (the index,
+    a year, a topic) whose inputs (its teasers' digests, its title and settings, its template, the
+    config) are those the last build remembered keeps the keys of its pages without their views being
+    made and digested again; the others are paginated and keyed page by page.
     """
     config, collector = ctx.config, Collector(ctx)
     known, digested = (last.lists, last.teasers) if last else ({}, {})
-    teasers: list[Teaser] = []
+    made_teasers: dict[str, Teaser] = {}
     teaser_keys: dict[str, TeaserKeys] = {}
     for r in releases:
-        teaser = teaser_of(r, made.summaries[r.id], variants, config)
         page_key = made.views[r.id][1][0]
         was = digested.get(r.id)
-        if was is not None and was[0] == page_key:
-            known_digest(teaser, was[1])
-        else:
+        if was is None or was[0] != page_key:
+            teaser = made_teasers[r.id] = teaser_of(r, made.summaries[r.id], variants, config)
             was = (page_key, teaser.digest)
         teaser_keys[r.id] = was
-        teasers.append(teaser)
+    shown = digest(ctx.base, [ctx.templates.of(name) for name in LIST_TEMPLATES],
+                   [(r.id, teaser_keys[r.id][1]) for r in releases])
+    if last is not None and shown == last.lists_key and _keep_all(collector, last):
+        return ListsMade(Made(collector.groups, 0, sum(len(keys) for _, keys in known.values())),
+                         known, teaser_keys, shown)
+    teasers: list[Teaser] = []
+    for r in releases:
+        if r.id not in made_teasers:
+            made_teasers[r.id] = teaser_of(r, made.summaries[r.id], variants, config)
+            known_digest(made_teasers[r.id], teaser_keys[r.id][1])
+        teasers.append(made_teasers[r.id])
+    collector = Collector(ctx)  # none of what _keep_all may have kept
     todo: dict[str, tuple[str, ListPage]] = {}
     lists: dict[str, ListKeys] = {}
     pages = 0
@@ -67,7 +81,14 @@ def list_groups(ctx: Context, releases: list[Release], variants: Variants, made:
         collector.put_written("list:" + relpath, todo[relpath][0], {relpath: written})
     key = digest(ctx.base, ctx.templates.of("archive.html"), found.counts, found.tags)
     collector.keep_or_put("archive", key, lambda: [ctx.pages.archive(found.counts, list(found.tags))])
-    return ListsMade(Made(collector.groups, len(todo), pages - len(todo)), lists, teaser_keys)
+    return ListsMade(Made(collector.groups, len(todo), pages - len(todo)), lists, teaser_keys, shown)
+
+
+def _keep_all(collector: Collector, last: Built) -> bool:
+    """Keep every list page and the archive of the last build; False when one of them is not known."""
+    archive = collector.previous.get("archive")
+    return archive is not None and collector.reuse("archive", archive[0]) and \
+        all([collector.reuse("list:" + relpath, key) for _, keys in last.lists.values() for relpath, key in keys])
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ class Built:
     summaries: dict[str, str]
     views: dict[str, ViewKeys]
     lists: dict[str, ListKeys]  # by the folder of the list: "", "2025/", "themen/verkehr/"
+    lists_key: str              # the digest of all the lists show (`lists.list_groups`)
     teasers: dict[str, TeaserKeys]
 
     def manifest(self) -> dict[str, str]:
@@ -137,6 +138,7 @@ class _Rest:
     build: str
     groups: Groups
     lists: dict[str, ListKeys]
+    lists_key: str
     shards: tuple[str, ...]
 
 
@@ -157,8 +159,8 @@ class States:
     def rest(self, stamp: Stamp | None) -> _Rest | None:
         """The groups no release owns (lists, feeds, search …) of the build that left this stamp, if kept."""
         rest: _Rest | None = self.store.load(self.name + "-groups") if stamp is not None else None
-        if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build or not hasattr(rest, "lists"):
-            return None  # (a state kept by a build before lists were remembered has no `lists`)
+        if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build or not hasattr(rest, "lists_key"):
+            return None  # (a state kept by a build before the lists' digest was remembered has no `lists_key`)
         return rest
 
     def built(self, stamp: Stamp | None, rest: _Rest | None) -> Built | None:
@@ -175,13 +177,14 @@ class States:
                 self.loaded.clear()  # (a shard kept by a build before teasers were remembered has no `teasers`)
                 known = {rel for _, files in rest.groups.values() for rel in files}
                 unknown = {rel: "" for rel in stamp.files() if rel not in known}
-                return Built(rest.build, dict(rest.groups) | {UNKNOWN: ("", unknown)}, {}, {}, rest.lists, {})
+                return Built(rest.build, dict(rest.groups) | {UNKNOWN: ("", unknown)}, {}, {}, rest.lists,
+                             rest.lists_key, {})
             self.loaded[n] = shard
             groups.update(shard.groups)
             summaries.update(shard.summaries)
             views.update(shard.views)
             teasers.update(shard.teasers)
-        return Built(rest.build, groups, summaries, views, rest.lists, teasers)
+        return Built(rest.build, groups, summaries, views, rest.lists, rest.lists_key, teasers)
 
     def drop(self) -> None:
         """Forget the last build (before output/ changes: an interrupted apply must not leave a state that
@@ -222,7 +225,7 @@ class States:
         return Shards(tuple(ids), changed, rest)
 
     def save(self, output: Path, inputs: str, now: datetime, schedule: array, shards: Shards,  # type: ignore[type-arg]
-             later: Groups, files: dict[str, str], lists: dict[str, ListKeys],
+             later: Groups, files: dict[str, str], lists: dict[str, ListKeys], lists_key: str,
              last: tuple[Stamp, Collection[str]] | None = None) -> None:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
@@ -238,7 +241,7 @@ class States:
         build = uuid.uuid4().hex
         for n, payload in shards.changed.items():
             self.store.save_pickled(f"{self.name}-releases-{n}", payload)
-        self.store.save(self.name + "-groups", _Rest(build, shards.rest | later, lists, shards.ids))
+        self.store.save(self.name + "-groups", _Rest(build, shards.rest | later, lists, lists_key, shards.ids))
         self.store.save(self.name, Stamp(build, inputs, now, schedule, dir_stamp(output), joined, stats))
 
 
