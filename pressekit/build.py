@@ -296,9 +296,8 @@ def _load(root: Path, store: Store, now: datetime, scan: TreeScan) -> tuple[Conf
     if found.config is None or found.errors:
         raise BuildFailed(found.errors)
     config, releases = found.config, list(found.releases)
-    for release in releases:
-        # computed once, then kept in the cache with the release: the digests of its views start from them
-        release.fingerprint, release.without_body.fingerprint  # noqa: B018
+    for release in releases:  # computed once, then kept in the cache with the release: digests start from them
+        release.keep_digests()
     for key in cache.keys() - scan.bundles.keys():  # bundles removed since
         del cache[key]
     for n in sorted({shard_of(k, PARSE_SHARDS) for k in cache.dirty}):

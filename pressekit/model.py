@@ -219,8 +219,21 @@ class Release:
 
     @memoized
     def without_body(self) -> Release:
-        """The release as a list shows it: every field but the body (kept, fingerprinted, with a cached release)."""
-        return replace(self, body="")
+        """The release as a list shows it: every field but the body. A release from the parse cache knows its
+        fingerprint (`keep_digests`), so it is made as a copy of this one's fields, not fingerprinted again."""
+        fingerprint = self.__dict__.get(_LEAN)
+        if fingerprint is None:
+            return replace(self, body="")
+        lean = object.__new__(Release)
+        lean.__dict__.update(self.__dict__, body="", fingerprint=fingerprint)
+        del lean.__dict__[_LEAN]
+        return lean
+
+    def keep_digests(self) -> None:
+        """Compute the digests the parse cache keeps with a release: its fingerprint and its `without_body`'s."""
+        if _LEAN not in self.__dict__:
+            self.__dict__[_LEAN] = self.without_body.fingerprint
+        self.fingerprint  # noqa: B018
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled as the tuple of its fields and its cached digests, the source as a string: the parse
@@ -291,7 +304,8 @@ class _BodyInFile:
 
 _SOURCE = "_source_text"
 _FIELDS = tuple(f.name for f in fields(Release))
-_CACHED = ("fingerprint", "without_body")
+_LEAN = "_lean_fingerprint"  # the fingerprint of `without_body`
+_CACHED = ("fingerprint", _LEAN)
 # set after @dataclass: a class attribute there would be taken as the field's default
 setattr(Release, "body", _BodyInFile())
 setattr(Release, "source", _SourcePath())
