@@ -541,3 +541,31 @@ def test_the_stamp_takes_over_the_stats_of_unwritten_files_and_stats_the_rest(tm
     with mock.patch.object(state, "SPLICED", spliced):
         stats = _stats(folder, names, "\n".join(names), (last, sorted(rewritten)))
     assert stats == array("q", [v for rel in names for v in ((folder / rel).stat().st_size, (folder / rel).stat().st_mtime_ns)])
+
+
+def test_a_site_built_by_other_code_of_the_same_version_is_built_afresh(tmp_path: Path) -> None:
+    """pressekit's code changes without its version (an edited install, another checkout): the next build
+    takes nothing the old code left in .pressekit/ (its formats may differ) for its own, and its output is
+    a clean build's."""
+    import subprocess
+    import sys
+
+    code = tmp_path / "code"
+    shutil.copytree(Path(build_site.__code__.co_filename).parent, code / "pressekit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(theme_dir(), code / "templates")  # the theme, where a checkout keeps it
+    site = Site(tmp_path / "site")
+
+    def build_with_code() -> str:
+        done = subprocess.run([sys.executable, "-m", "pressekit", "build", "--site", str(site.root), "--now",
+                               NOW.isoformat()], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(code)})
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return done.stdout
+
+    assert build_with_code().startswith("Built ")
+    with open(code / "pressekit" / "model.py", "a", encoding="utf-8") as source:
+        source.write("\n# another revision\n")
+    assert build_with_code().startswith("Built ")
+    assert build_with_code().startswith("Nothing changed")
+    assert tree(site.root / "output") == site.clean_build(tmp_path / "clean")
