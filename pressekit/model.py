@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from .memo import memoized
 from .schema import setting
-
 
 
 @dataclass(frozen=True)

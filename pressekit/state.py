@@ -151,16 +151,14 @@ class States:
 
     def stamp(self) -> Stamp | None:
         """The stamp of the last build (check `intact` before trusting it)."""
-        stamp = self.store.load(self.name)
-        if not isinstance(stamp, Stamp) or not isinstance(stamp.schedule, array):
-            return None  # (a stamp kept by a build before the schedule was an array holds datetimes)
+        stamp: Stamp | None = self.store.load(self.name)
         return stamp
 
     def rest(self, stamp: Stamp | None) -> _Rest | None:
         """The groups no release owns (lists, feeds, search …) of the build that left this stamp, if kept."""
         rest: _Rest | None = self.store.load(self.name + "-groups") if stamp is not None else None
-        if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build or not hasattr(rest, "lists_key"):
-            return None  # (a state kept by a build before the lists' digest was remembered has no `lists_key`)
+        if stamp is None or not isinstance(rest, _Rest) or rest.build != stamp.build:
+            return None
         return rest
 
     def built(self, stamp: Stamp | None, rest: _Rest | None) -> Built | None:
@@ -173,8 +171,8 @@ class States:
         groups, summaries, views, teasers = dict(rest.groups), {}, {}, {}
         for n, shard_id in enumerate(rest.shards):
             shard: _Shard | None = self.store.load(f"{self.name}-releases-{n}")
-            if not isinstance(shard, _Shard) or shard.id != shard_id or not hasattr(shard, "teasers"):
-                self.loaded.clear()  # (a shard kept by a build before teasers were remembered has no `teasers`)
+            if not isinstance(shard, _Shard) or shard.id != shard_id:
+                self.loaded.clear()
                 known = {rel for _, files in rest.groups.values() for rel in files}
                 unknown = {rel: "" for rel in stamp.files() if rel not in known}
                 return Built(rest.build, dict(rest.groups) | {UNKNOWN: ("", unknown)}, {}, {}, rest.lists,
@@ -199,20 +197,24 @@ class States:
         may lack groups no release owns (they are given to `save`)."""
         parts: list[tuple[Groups, dict[str, str], dict[str, ViewKeys], dict[str, TeaserKeys]]] = [
             ({}, {}, {}, {}) for _ in range(SHARDS)]
-        shard_at = {release_id: shard_of(release_id, SHARDS) for release_id in summaries.keys() | views.keys()}
+        shard_at = {release_id: shard_of(release_id, SHARDS) for release_id in views}  # every release built
+
+        def index_of(release_id: str) -> int:
+            return shard_at[release_id] if release_id in shard_at else shard_of(release_id, SHARDS)
+
         for release_id, summary in summaries.items():
-            parts[shard_at[release_id]][1][release_id] = summary
+            parts[index_of(release_id)][1][release_id] = summary
         for release_id, keys in views.items():
             parts[shard_at[release_id]][2][release_id] = keys
         for release_id, teaser in teasers.items():
-            parts[shard_at[release_id] if release_id in shard_at else shard_of(release_id, SHARDS)][3][release_id] = teaser
+            parts[index_of(release_id)][3][release_id] = teaser
         rest: Groups = {}
         for name, group in groups.items():
             owner = _owner(name)
             if owner is None:
                 rest[name] = group
             else:
-                parts[shard_at[owner] if owner in shard_at else shard_of(owner, SHARDS)][0][name] = group
+                parts[index_of(owner)][0][name] = group
         ids, changed = [], {}
         for n, part in enumerate(parts):
             old = self.loaded.get(n)
@@ -230,8 +232,9 @@ class States:
         """Keep this build's state; nothing when output/ cannot be stamped (the next build starts afresh).
 
         `schedule`: `schedule_of` the times at which output/ changes by itself. `later`: the groups made
-        after `shards` (no release owns them). `files` is the manifest of every group. `last`: the stamp this build started from (output/ was intact then) and the files it
-        wrote; every other file keeps the size and mtime it had.
+        after `shards` (no release owns them). `files` is the manifest of every group. `last`: the stamp
+        this build started from (output/ was intact then) and the files it wrote; every other file keeps
+        the size and mtime it had.
         """
         names = sorted(files)
         joined = "\n".join(names)
